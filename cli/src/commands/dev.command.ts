@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureCommand, MissingDependencyError } from '@palisade/config';
+import { upperSnake } from '@palisade/contracts';
+import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+import { natsAuthorizationConfig, servicePermissions } from '@palisade/messaging';
+import { runUntilSignal } from '@palisade/runtime';
+import { ALL_TARGETS } from '../targets';
+
+interface DevSecrets {
+  postgresPassword: string;
+  nats: Record<string, string>;
+}
+
+const DEFAULT_HTTP_PORT = 8080;
+
+/**
+ * `palisade dev`: the embedded default. A nats-server child (JetStream, one user per service),
+ * an embedded Postgres and all seven services in this process; data under one folder, reused
+ * by the next start. Nothing starts until every prerequisite is there.
+ */
+export async function devCommand(options: { dataDir?: string; port?: number }): Promise<number> {
+  const home = path.resolve(options.dataDir ?? '.palisade');
+  let natsBinary: string;
+  try {
+    natsBinary = ensureCommand({
+      command: 'nats-server',
+      debianPackage: 'nats-server',
+      purpose: 'the NATS JetStream broker',
+      manualInstall: 'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
+    });
+  } catch (error) {
+    if (error instanceof MissingDependencyError) {
+      process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const lock = acquireLock(home);
+  const cleanups: Array<() => Promise<void>> = [lock.release];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const secrets = loadOrCreateSecrets(home);
+    const users = ALL_TARGETS.map((t) => ({ user: t.context.context, password: secrets.nats[t.context.context], permissions: servicePermissions(t.context) }));
+    const nats = await startNatsServer({
+      dataDir: path.join(home, 'nats'),
+      configText: natsAuthorizationConfig(users),
+      binary: natsBinary,
+      logFile: path.join(home, 'nats.log'),
+    });
+    cleanups.push(() => nats.stop());
+    const postgres = await startEmbeddedPostgres({ dataDir: path.join(home, 'postgres'), password: secrets.postgresPassword });
+    cleanups.push(() => postgres.stop());
+    const databaseUrl = await postgres.createDatabase('palisade');
+    writePrivate(path.join(home, 'dev.env'), `NATS_URL=${nats.url}\nDATABASE_URL=${databaseUrl}\n`);
+
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
+      DATABASE_URL: databaseUrl,
+      NATS_URL: nats.url,
+      HTTP_PORT: String(options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT)),
+    };
+    for (const user of users) {
+      env[`${upperSnake(user.user)}_NATS_USER`] = user.user;
+      env[`${upperSnake(user.user)}_NATS_PASSWORD`] = user.password;
+    }
+    return await runUntilSignal(ALL_TARGETS, env, (url) =>
+      [
+        `Palisade is running (dev mode, all ${ALL_TARGETS.length} services in one process).`,
+        `  API        ${url}/v1   (OpenAPI: ${url}/docs)`,
+        `  health     ${url}/healthz  ${url}/readyz   metrics ${url}/metrics`,
+        `  NATS       ${nats.url}   Postgres 127.0.0.1:${postgres.port}  (credentials in ${path.join(home, 'dev.env')})`,
+        `  data       ${home}  (kept; the next start reuses it)`,
+        `Press Ctrl-C to stop.`,
+      ].join('\n'),
+    );
+  } finally {
+    await cleanup();
+  }
+}
+
+function writePrivate(file: string, content: string): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+}
+
+function loadOrCreateSecrets(home: string): DevSecrets {
+  const file = path.join(home, 'secrets.json');
+  const existing: Partial<DevSecrets> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  const secret = () => randomBytes(24).toString('base64url');
+  const secrets: DevSecrets = {
+    postgresPassword: existing.postgresPassword ?? secret(),
+    nats: Object.fromEntries(ALL_TARGETS.map((t) => [t.context.context, existing.nats?.[t.context.context] ?? secret()])),
+  };
+  writePrivate(file, JSON.stringify(secrets, null, 2));
+  return secrets;
+}
+
+/** One `palisade dev` per data folder; a lock left by a dead process is taken over. */
+function acquireLock(home: string): { release: () => Promise<void> } {
+  const file = path.join(home, 'dev.pid');
+  if (fs.existsSync(file)) {
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new Error(`another "palisade dev" (pid ${pid}) is using ${home}; stop it first or pass --data-dir`);
+    }
+  }
+  writePrivate(file, String(process.pid));
+  return { release: async () => fs.rmSync(file, { force: true }) };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

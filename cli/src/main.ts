@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { devCommand } from './commands/dev.command';
+import { serveCommand } from './commands/serve.command';
+import { targetNames, UsageError } from './targets';
+
+const HELP = `palisade: the security control plane for organization-isolated development workspaces
+
+Usage:
+  palisade dev [--data-dir DIR] [--port N]     everything in one process: a local nats-server,
+                                               an embedded Postgres and all seven services
+  palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
+  palisade serve --list-targets                the services serve can run
+  palisade help                                this text
+
+Targets: ${targetNames().join(', ')}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'dev': {
+      const { values } = parseArgs({ args: rest, options: { 'data-dir': { type: 'string' }, port: { type: 'string' } }, strict: true });
+      return devCommand({ dataDir: values['data-dir'], port: parsePort(values.port) });
+    }
+    case 'serve': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { target: { type: 'string' }, 'list-targets': { type: 'boolean' }, port: { type: 'string' } },
+        strict: true,
+      });
+      if (values['list-targets']) {
+        process.stdout.write(`${targetNames().join('\n')}\n`);
+        return 0;
+      }
+      if (!values.target) throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
+      return serveCommand({ targets: values.target, port: parsePort(values.port) });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"; run "palisade help"`);
+  }
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, not "${value}"`);
+  return port;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined && code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string })?.code?.startsWith?.('ERR_PARSE_ARGS')) {
+      process.stderr.write(`palisade: ${(error as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`palisade: ${(error as Error)?.message ?? String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

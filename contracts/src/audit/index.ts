@@ -1,0 +1,2 @@
+export * from './audit.constants';
+export * from './audit.events';

@@ -1,0 +1,2 @@
+export * from './authorization.constants';
+export * from './authorization.events';

@@ -1,0 +1,2 @@
+export * from './devlink.constants';
+export * from './devlink.events';

@@ -1,0 +1,2 @@
+export * from './identity.constants';
+export * from './identity.events';

@@ -1,0 +1,2 @@
+export * from './placement.constants';
+export * from './placement.events';

@@ -1,0 +1,2 @@
+export * from './runtime-scheduler.constants';
+export * from './runtime-scheduler.events';

@@ -1,0 +1,2 @@
+export * from './secrets.constants';
+export * from './secrets.events';

@@ -1,0 +1,4 @@
+export * from './free-port';
+export * from './process';
+export * from './nats-server';
+export * from './postgres';

@@ -1,0 +1,29 @@
+import { connect, NatsConnection } from 'nats';
+
+export interface NatsConnectionOptions {
+  /** One URL or a comma-separated list. */
+  servers: string;
+  user?: string;
+  password?: string;
+  /** Connection name shown in the server's monitoring (e.g. `palisade-identity`). */
+  name: string;
+}
+
+/**
+ * Connects to NATS and keeps reconnecting for ever: a service keeps committing to Postgres
+ * while NATS is away, and its outbox drains when NATS returns.
+ */
+export async function connectNats(options: NatsConnectionOptions): Promise<NatsConnection> {
+  return connect({
+    servers: options.servers.split(',').map((s) => s.trim()).filter(Boolean),
+    user: options.user,
+    pass: options.password,
+    name: options.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    waitOnFirstConnect: true,
+    timeout: 5_000,
+    pingInterval: 10_000,
+  });
+}

@@ -1,0 +1,68 @@
+import { ContextConstants, DLQ_SUBJECT_ROOT, REPLAY_SUBJECT_ROOT } from '@palisade/contracts';
+
+/** Request/reply subjects: `rpc.<context>.<name>`, served by that context. */
+export const RPC_SUBJECT_ROOT = 'rpc';
+
+export function rpcSubject(context: ContextConstants | string, name: string): string {
+  const ctx = typeof context === 'string' ? context : context.context;
+  return `${RPC_SUBJECT_ROOT}.${ctx}.${name}`;
+}
+
+export interface NatsPermissions {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+  /** Lets the user answer requests it received, without a blanket publish on _INBOX.>. */
+  allow_responses: boolean;
+}
+
+/**
+ * The least privilege a service's NATS user needs: publish its own events and dead letters,
+ * manage only its own streams, read event streams through durable consumers, serve its own
+ * replay and rpc subjects, ask other services. It cannot publish another context's events,
+ * delete streams or consumers, or purge anything.
+ */
+export function servicePermissions(context: ContextConstants): NatsPermissions {
+  const own = [context.stream, context.deadLetterStream];
+  return {
+    publish: {
+      allow: [
+        `evt.${context.context}.>`,
+        `${DLQ_SUBJECT_ROOT}.${context.context}.>`,
+        `${REPLAY_SUBJECT_ROOT}.*`,
+        `${RPC_SUBJECT_ROOT}.>`,
+        '$JS.API.INFO',
+        '$JS.API.STREAM.INFO.*',
+        ...own.flatMap((s) => [`$JS.API.STREAM.CREATE.${s}`, `$JS.API.STREAM.UPDATE.${s}`]),
+        '$JS.API.CONSUMER.CREATE.*',
+        '$JS.API.CONSUMER.CREATE.*.>',
+        '$JS.API.CONSUMER.DURABLE.CREATE.*.*',
+        '$JS.API.CONSUMER.INFO.*.*',
+        '$JS.API.CONSUMER.MSG.NEXT.*.*',
+        '$JS.ACK.>',
+      ],
+    },
+    subscribe: {
+      allow: ['_INBOX.>', context.replaySubject, `${RPC_SUBJECT_ROOT}.${context.context}.>`],
+    },
+    allow_responses: true,
+  };
+}
+
+export interface NatsUser {
+  user: string;
+  password: string;
+  permissions?: NatsPermissions;
+}
+
+/** An `authorization { users = [...] }` block for nats-server's configuration file. */
+export function natsAuthorizationConfig(users: readonly NatsUser[]): string {
+  const quote = (value: string) => JSON.stringify(value);
+  const list = (values: string[]) => `[${values.map(quote).join(', ')}]`;
+  const entries = users.map((u) => {
+    const permissions = u.permissions
+      ? `, permissions: { publish: { allow: ${list(u.permissions.publish.allow)} }, subscribe: { allow: ${list(u.permissions.subscribe.allow)} }, allow_responses: ${u.permissions.allow_responses} }`
+      : '';
+    return `    { user: ${quote(u.user)}, password: ${quote(u.password)}${permissions} }`;
+  });
+  return `authorization {\n  users = [\n${entries.join(',\n')}\n  ]\n}\n`;
+}

@@ -1,0 +1,72 @@
+import { DomainEvent, EventMetadata, EventStore, StoredEvent } from './event-store';
+import { ConcurrencyConflictError } from './errors';
+import { AnyDatabase } from './database';
+
+/**
+ * A decider (see ../shared/STYLE.md): pure domain logic with no I/O.
+ * `decide` returns the events a command causes (or throws a domain error);
+ * `evolve` folds one event into the state.
+ */
+export interface Decider<S, C, E extends DomainEvent> {
+  readonly initialState: S;
+  decide(state: S, command: C): E[];
+  evolve(state: S, event: E): S;
+}
+
+/** Folds events into a state with a decider's evolve. */
+export function fold<S, E extends DomainEvent>(decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>, events: readonly E[]): S {
+  return events.reduce((state, event) => decider.evolve(state, event), decider.initialState);
+}
+
+export interface ExecuteCommandRequest<S, C, E extends DomainEvent, Db extends AnyDatabase = AnyDatabase> {
+  streamId: string;
+  decider: Decider<S, C, E>;
+  command: C;
+  metadata: EventMetadata;
+  subject?: string;
+  /** Update projections from the new events, in the same transaction. */
+  project?: (trx: Db, events: StoredEvent<E>[], state: S) => Promise<void>;
+  /**
+   * How many times to re-load and re-decide after losing a race (default 0: the caller gets
+   * the ConcurrencyConflictError). Re-deciding on fresh state is the point of optimistic concurrency.
+   */
+  conflictRetries?: number;
+}
+
+export interface CommandResult<S, E extends DomainEvent> {
+  events: StoredEvent<E>[];
+  state: S;
+  version: number;
+}
+
+/**
+ * The write path: load the aggregate, decide, then in ONE transaction append the events
+ * (optimistic concurrency), update projections and insert outbox rows.
+ */
+export async function executeCommand<S, C, E extends DomainEvent, Db extends AnyDatabase>(
+  db: Db,
+  store: EventStore,
+  request: ExecuteCommandRequest<S, C, E, Db>,
+): Promise<CommandResult<S, E>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const history = await store.readStream<E>(trx, request.streamId);
+        const state = fold(request.decider, history.map((stored) => stored.event));
+        const decided = request.decider.decide(state, request.command);
+        const next = decided.reduce((s, e) => request.decider.evolve(s, e), state);
+        const stored = await store.append(trx, {
+          streamId: request.streamId,
+          expectedVersion: history.length,
+          events: decided,
+          metadata: request.metadata,
+          subject: request.subject,
+        });
+        if (request.project && stored.length) await request.project(trx as unknown as Db, stored, next);
+        return { events: stored, state: next, version: history.length + stored.length };
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= (request.conflictRetries ?? 0)) throw error;
+    }
+  }
+}

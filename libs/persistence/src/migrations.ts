@@ -1,0 +1,143 @@
+import { Kysely, Migration, MigrationResultSet, Migrator, sql } from 'kysely';
+import { quoteIdent } from './database';
+
+/**
+ * Migrations: the persistence library's own tables (event store, outbox, inbox) come first,
+ * then the service's, all in the service's schema. Names are `<yyyymmddhhmm>_<description>`.
+ */
+
+export type MigrationSet = Record<string, Migration>;
+
+const LIBRARY_MIGRATIONS: MigrationSet = {
+  '202611230000_persistence_event_store': {
+    async up(db) {
+      await sql`
+        create table streams (
+          stream_id text primary key,
+          version integer not null check (version >= 0)
+        )`.execute(db);
+      await sql`
+        create table events (
+          position bigint generated always as identity primary key,
+          stream_id text not null,
+          version integer not null,
+          event_id uuid not null unique,
+          type text not null,
+          org_id text not null,
+          subject text not null,
+          envelope jsonb not null,
+          recorded_at timestamptz not null default now(),
+          constraint events_stream_version unique (stream_id, version)
+        )`.execute(db);
+      // The event store is the source of truth: it only grows.
+      await sql`
+        create function events_refuse_change() returns trigger language plpgsql as $$
+        begin
+          raise exception 'the event store is append-only: % refused', tg_op using errcode = '42501';
+        end $$`.execute(db);
+      await sql`
+        create trigger events_append_only before update or delete on events
+        for each row execute function events_refuse_change()`.execute(db);
+      await sql`
+        create trigger events_no_truncate before truncate on events
+        for each statement execute function events_refuse_change()`.execute(db);
+
+      await sql`
+        create table outbox (
+          position bigint primary key references events (position),
+          sequence bigint unique,
+          published_at timestamptz
+        )`.execute(db);
+      await sql`create index outbox_unsequenced on outbox (position) where sequence is null`.execute(db);
+      await sql`create index outbox_unpublished on outbox (sequence) where sequence is not null and published_at is null`.execute(
+        db,
+      );
+      await sql`
+        create table relay_state (
+          id boolean primary key default true check (id),
+          last_sequence bigint not null default 0
+        )`.execute(db);
+      await sql`insert into relay_state default values`.execute(db);
+      // Wake the relay on commit; one notification per statement, coalesced per transaction.
+      await sql`
+        create function outbox_notify() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify('palisade_outbox_' || tg_table_schema, '');
+          return null;
+        end $$`.execute(db);
+      await sql`
+        create trigger outbox_inserted after insert on outbox
+        for each statement execute function outbox_notify()`.execute(db);
+
+      await sql`
+        create table inbox (
+          consumer text not null,
+          event_id uuid not null,
+          processed_at timestamptz not null default now(),
+          primary key (consumer, event_id)
+        )`.execute(db);
+      await sql`
+        create table consumer_positions (
+          consumer text not null,
+          producer text not null,
+          last_sequence bigint not null,
+          primary key (consumer, producer)
+        )`.execute(db);
+      // Applied sequences above a gap-checking consumer's watermark (usually none).
+      await sql`
+        create table consumer_sequences (
+          consumer text not null,
+          producer text not null,
+          sequence bigint not null,
+          primary key (consumer, producer, sequence)
+        )`.execute(db);
+    },
+  },
+};
+
+/** The LISTEN channel the outbox trigger notifies for a schema. */
+export function outboxChannel(schema: string): string {
+  return `palisade_outbox_${schema}`;
+}
+
+export class MigrationError extends Error {
+  readonly code = 'migration_failed';
+}
+
+/**
+ * Creates the schema if needed and runs every pending migration (library first, then the
+ * service's). Safe to run from several replicas at once: kysely holds an advisory lock.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and regardless of) any typed schema
+export async function runMigrations(db: Kysely<any>, schema: string, serviceMigrations: MigrationSet = {}): Promise<MigrationResultSet> {
+  await createSchema(db, schema);
+  for (const name of Object.keys(serviceMigrations)) {
+    if (!/^\d{12}_[a-z0-9_]+$/.test(name)) throw new MigrationError(`migration name "${name}" must look like yyyymmddhhmm_snake_description`);
+    if (name in LIBRARY_MIGRATIONS) throw new MigrationError(`migration name "${name}" is reserved by the persistence library`);
+  }
+  const migrations = { ...LIBRARY_MIGRATIONS, ...serviceMigrations };
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: schema,
+    allowUnorderedMigrations: true,
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new MigrationError(`migration ${failed} in schema ${schema} failed: ${(result.error as Error).message ?? result.error}`, {
+      cause: result.error,
+    });
+  }
+  return result;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and regardless of) any typed schema
+async function createSchema(db: Kysely<any>, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.raw(quoteIdent(schema))}`.execute(db);
+  } catch (error) {
+    // Two replicas creating the same schema at once: one gets a unique violation; the schema exists.
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import { ColumnType, Generated } from 'kysely';
+
+/** Tables every service schema gets from the persistence library's own migrations. */
+export interface PersistenceTables {
+  streams: StreamsTable;
+  events: EventsTable;
+  outbox: OutboxTable;
+  relay_state: RelayStateTable;
+  inbox: InboxTable;
+  consumer_positions: ConsumerPositionsTable;
+  consumer_sequences: ConsumerSequencesTable;
+}
+
+export interface StreamsTable {
+  stream_id: string;
+  version: number;
+}
+
+export interface EventsTable {
+  position: Generated<number>;
+  stream_id: string;
+  version: number;
+  event_id: string;
+  type: string;
+  org_id: string;
+  /** The NATS subject the event is published on. */
+  subject: string;
+  /** The CloudEvents envelope without `sequence` (the relay assigns it). */
+  envelope: ColumnType<Record<string, unknown>, string, never>;
+  recorded_at: ColumnType<Date, never, never>;
+}
+
+export interface OutboxTable {
+  position: number;
+  sequence: number | null;
+  published_at: ColumnType<Date | null, never, Date | null>;
+}
+
+export interface RelayStateTable {
+  id: ColumnType<boolean, never, never>;
+  last_sequence: number;
+}
+
+export interface InboxTable {
+  consumer: string;
+  event_id: string;
+  processed_at: ColumnType<Date, never, never>;
+}
+
+export interface ConsumerPositionsTable {
+  consumer: string;
+  producer: string;
+  last_sequence: number;
+}
+
+export interface ConsumerSequencesTable {
+  consumer: string;
+  producer: string;
+  sequence: number;
+}

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureCommand } from '@palisade/config';
+import { NatsServerHandle, PostgresHandle, startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+import { STATE_ENV, TestState } from './test-state';
+
+/** Handles for the teardown, which jest runs in this same process. */
+export const servers: { nats?: NatsServerHandle; postgres?: PostgresHandle; tempDir?: string } = {};
+
+/**
+ * Once per jest run: a real nats-server (JetStream) and a real PostgreSQL in a fresh temp folder,
+ * installing nats-server with apt-get when it is missing. Workers find them through env vars.
+ */
+export default async function globalSetup(): Promise<void> {
+  const started = Date.now();
+  const binary = ensureCommand({ command: 'nats-server', debianPackage: 'nats-server', purpose: 'the NATS JetStream broker used by the tests' });
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-test-'));
+  servers.tempDir = tempDir;
+  const [nats, postgres] = await Promise.all([
+    startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary }),
+    startEmbeddedPostgres({ dataDir: path.join(tempDir, 'pg', 'data'), password: `test-${path.basename(tempDir)}` }),
+  ]);
+  servers.nats = nats;
+  servers.postgres = postgres;
+  const state: TestState = { tempDir, natsUrl: nats.url, natsPid: nats.pid, postgresUrl: postgres.url, postgresPid: postgres.pid };
+  const stateFile = path.join(tempDir, 'state.json');
+  fs.writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
+  process.env[STATE_ENV] = stateFile;
+  process.env.NATS_URL = nats.url;
+  process.env.PALISADE_TEST_DATABASE_ADMIN_URL = postgres.url;
+  process.stderr.write(`\ntest servers up in ${Date.now() - started} ms: nats ${nats.url}, postgres 127.0.0.1:${postgres.port}\n`);
+}

@@ -1,0 +1,16 @@
+import fs from 'node:fs';
+import { isAlive } from '@palisade/embedded';
+import { servers } from './global-setup';
+import { readTestState } from './test-state';
+
+/** Stops the run's servers (by handle, then by PID as a fallback) and removes their folder. */
+export default async function globalTeardown(): Promise<void> {
+  await servers.nats?.stop().catch(() => undefined);
+  await servers.postgres?.stop().catch(() => undefined);
+  const state = process.env.PALISADE_TEST_STATE ? readTestState() : undefined;
+  for (const pid of [state?.natsPid, state?.postgresPid]) {
+    if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  const dir = servers.tempDir ?? state?.tempDir;
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,4 @@
+export * from './wait-for';
+export * from './test-state';
+export * from './test-env';
+export * from './child-process';

@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AUDIT, AUDIT_EVENTS } from '@palisade/contracts';
+import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { auditMigrations } from '../migrations';
+import { AuditConfig } from './audit.config';
+
+/** The audit service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
+@Module({})
+export class AuditModule {
+  static register(config: AuditConfig): DynamicModule {
+    return {
+      module: AuditModule,
+      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config))],
+    };
+  }
+}

@@ -1,0 +1,7 @@
+import { MigrationSet } from '@palisade/persistence';
+
+/**
+ * The devlink service's migrations, in its own schema, after the persistence library's
+ * (event store, outbox, inbox). Files: `<yyyymmddhhmm>_<snake_description>.ts`.
+ */
+export const devlinkMigrations: MigrationSet = {};

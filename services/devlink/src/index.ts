@@ -1,0 +1,14 @@
+import { DEVLINK } from '@palisade/contracts';
+import { defineService } from '@palisade/runtime';
+import { devlinkConfigSchema } from './devlink.config';
+import { DevlinkModule } from './devlink.module';
+
+export * from './devlink.config';
+export * from './devlink.module';
+
+/** How `palisade dev` and `palisade serve --target devlink` run this service. */
+export const devlinkService = defineService({
+  context: DEVLINK,
+  configSchema: devlinkConfigSchema,
+  module: (config) => DevlinkModule.register(config),
+});

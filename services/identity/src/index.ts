@@ -1,0 +1,14 @@
+import { IDENTITY } from '@palisade/contracts';
+import { defineService } from '@palisade/runtime';
+import { identityConfigSchema } from './identity.config';
+import { IdentityModule } from './identity.module';
+
+export * from './identity.config';
+export * from './identity.module';
+
+/** How `palisade dev` and `palisade serve --target identity` run this service. */
+export const identityService = defineService({
+  context: IDENTITY,
+  configSchema: identityConfigSchema,
+  module: (config) => IdentityModule.register(config),
+});

@@ -1,0 +1,14 @@
+import { SECRETS } from '@palisade/contracts';
+import { defineService } from '@palisade/runtime';
+import { secretsConfigSchema } from './secrets.config';
+import { SecretsModule } from './secrets.module';
+
+export * from './secrets.config';
+export * from './secrets.module';
+
+/** How `palisade dev` and `palisade serve --target secrets` run this service. */
+export const secretsService = defineService({
+  context: SECRETS,
+  configSchema: secretsConfigSchema,
+  module: (config) => SecretsModule.register(config),
+});
