@@ -24,12 +24,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
   const home = path.resolve(options.dataDir ?? '.palisade');
   let natsBinary: string;
   try {
-    natsBinary = ensureCommand({
-      command: 'nats-server',
-      debianPackage: 'nats-server',
-      purpose: 'the NATS JetStream broker',
-      manualInstall: 'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
-    });
+    natsBinary = ensureCommand({ command: 'nats-server', debianPackage: 'nats-server', purpose: 'the NATS JetStream broker' });
   } catch (error) {
     if (error instanceof MissingDependencyError) {
       process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
@@ -52,9 +47,10 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       configText: natsAuthorizationConfig(users),
       binary: natsBinary,
       logFile: path.join(home, 'nats.log'),
+      detached: true,
     });
     cleanups.push(() => nats.stop());
-    const postgres = await startEmbeddedPostgres({ dataDir: path.join(home, 'postgres'), password: secrets.postgresPassword });
+    const postgres = await startEmbeddedPostgres({ dataDir: path.join(home, 'postgres'), password: secrets.postgresPassword, detached: true });
     cleanups.push(() => postgres.stop());
     const databaseUrl = await postgres.createDatabase('palisade');
     writePrivate(path.join(home, 'dev.env'), `NATS_URL=${nats.url}\nDATABASE_URL=${databaseUrl}\n`);

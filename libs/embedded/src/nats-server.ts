@@ -9,13 +9,22 @@ export interface NatsServerOptions {
   dataDir: string;
   /** Client port on 127.0.0.1; a free one when omitted. */
   port?: number;
-  /** nats-server configuration text (users, permissions); written to dataDir/nats.conf with mode 0600. */
+  /**
+   * nats-server configuration text (users, permissions); written to dataDir/nats.conf with mode
+   * 0600. Host, port and JetStream's store come from the command line: the text must not set
+   * `jetstream { store_dir }` (nats-server refuses a duplicate store_dir).
+   */
   configText?: string;
   /** Path of the nats-server binary (default: `nats-server` on PATH). */
   binary?: string;
   /** Where the server's output goes (default dataDir/nats.log). */
   logFile?: string;
   startTimeoutMs?: number;
+  /**
+   * Start the server in its own process group (default false). `palisade dev` sets it so that a
+   * terminal's Ctrl-C reaches only the CLI, which then stops the server in order.
+   */
+  detached?: boolean;
 }
 
 export interface NatsServerHandle {
@@ -53,7 +62,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   let child: ChildProcess;
   const launch = async () => {
     const log = fs.openSync(logFile, 'a', 0o600);
-    child = spawn(options.binary ?? 'nats-server', args, { stdio: ['ignore', log, log] });
+    child = spawn(options.binary ?? 'nats-server', args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
     fs.closeSync(log);
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);

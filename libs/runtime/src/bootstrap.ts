@@ -8,6 +8,7 @@ import { createLogger, PinoNestLogger, startTelemetry } from '@palisade/observab
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { PalisadeAppModule } from './app.module';
+import { bodyParserErrorHandler } from './http/http-error.filter';
 import { ServiceDefinition } from './service-definition';
 
 export interface StartOptions {
@@ -49,7 +50,8 @@ export function loadServiceConfigs(services: readonly ServiceDefinition[], env: 
 export async function startPalisade(options: StartOptions): Promise<RunningPalisade> {
   const configs = loadServiceConfigs(options.services, options.env);
   const base = loadConfig(baseConfigSchema, options.env);
-  const logger = options.logger ?? createLogger({ service: 'palisade', level: base.LOG_LEVEL });
+  const single = options.services.length === 1 ? options.services[0].context.context : undefined;
+  const logger = options.logger ?? createLogger({ service: single, level: base.LOG_LEVEL });
   const telemetry = startTelemetry({
     serviceName: base.OTEL_SERVICE_NAME ?? `palisade-${options.services.map((s) => s.context.context).join('+')}`,
     otlpEndpoint: base.OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -65,6 +67,7 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
     app.use(helmet());
     app.useBodyParser('json', { limit: '256kb' });
     app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
+    app.use(bodyParserErrorHandler);
     const document = SwaggerModule.createDocument(
       app,
       new DocumentBuilder().setTitle('Palisade API').setVersion('1').addBearerAuth().build(),

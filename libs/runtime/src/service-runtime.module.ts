@@ -28,7 +28,8 @@ export class ServiceRuntimeModule {
         {
           provide: SERVICE_LOGGER,
           inject: [ROOT_LOGGER],
-          useFactory: (root: Logger) => root.child({ service: options.context.context }),
+          // A single-service process already stamps `service` on every line.
+          useFactory: (root: Logger) => (root.bindings().service ? root : root.child({ service: options.context.context })),
         },
         ServiceRuntime,
       ],

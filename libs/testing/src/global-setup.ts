@@ -17,6 +17,8 @@ export default async function globalSetup(): Promise<void> {
   const binary = ensureCommand({ command: 'nats-server', debianPackage: 'nats-server', purpose: 'the NATS JetStream broker used by the tests' });
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-test-'));
   servers.tempDir = tempDir;
+  // Postgres runs as the unprivileged postgres user when we are root: it must be able to enter.
+  fs.chmodSync(tempDir, 0o711);
   const [nats, postgres] = await Promise.all([
     startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary }),
     startEmbeddedPostgres({ dataDir: path.join(tempDir, 'pg', 'data'), password: `test-${path.basename(tempDir)}` }),

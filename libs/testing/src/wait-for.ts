@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 export interface WaitForOptions {
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
@@ -18,14 +20,20 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: WaitForOp
   let last: unknown;
   for (;;) {
     try {
-      const value = await check();
+      // A check that never settles must not outlive the deadline.
+      const remaining = Math.max(1, deadline - Date.now());
+      let timer: NodeJS.Timeout | undefined;
+      const value = await Promise.race([
+        Promise.resolve(check()),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the check did not settle before the deadline')), remaining))),
+      ]).finally(() => clearTimeout(timer));
       if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
       last = value;
     } catch (error) {
       last = error;
     }
     if (Date.now() >= deadline) {
-      const outcome = last instanceof Error ? `last error: ${last.message}` : `last value: ${JSON.stringify(last)}`;
+      const outcome = last instanceof Error ? `last error: ${last.message}` : `last value: ${inspect(last, { depth: 2 })}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${options.description} (${outcome})`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

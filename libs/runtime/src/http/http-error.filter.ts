@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
-import type { Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../tokens';
 
@@ -39,13 +39,6 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { status: number; body: ApiErrorBody } {
-    // body-parser errors (malformed JSON, too large, wrong charset) carry a status and a type.
-    const parserError = exception as { status?: number; type?: string; expose?: boolean };
-    if (!(exception instanceof HttpException) && typeof parserError?.status === 'number' && parserError.expose) {
-      const code = parserError.type === 'entity.parse.failed' ? 'invalid_json' : (STATUS_CODES[parserError.status] ?? 'bad_request');
-      const message = code === 'invalid_json' ? 'The request body is not valid JSON.' : 'The request body was refused.';
-      return { status: parserError.status, body: { error: { code, message } } };
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -61,6 +54,25 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, body: { error: { code: 'internal_error', message: 'Something went wrong on our side.' } } };
   }
+}
+
+const BODY_ERRORS: Record<string, { code: string; message: string }> = {
+  'entity.parse.failed': { code: 'invalid_json', message: 'The request body is not valid JSON.' },
+  'entity.too.large': { code: 'payload_too_large', message: 'The request body is larger than this endpoint accepts.' },
+  'charset.unsupported': { code: 'unsupported_charset', message: 'Send the request body as UTF-8.' },
+  'encoding.unsupported': { code: 'unsupported_encoding', message: 'The request body encoding is not supported.' },
+  'request.aborted': { code: 'request_aborted', message: 'The request body was not sent completely.' },
+};
+
+/**
+ * Express error middleware for the body parsers (mounted right after them): their errors
+ * become API errors here, before Nest turns them into plain 400s that echo parser internals.
+ */
+export function bodyParserErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const parserError = error as { status?: number; type?: string; expose?: boolean };
+  if (typeof parserError?.status !== 'number' || !parserError.expose || parserError.status >= 500) return next(error);
+  const known = BODY_ERRORS[parserError.type ?? ''] ?? { code: STATUS_CODES[parserError.status] ?? 'bad_request', message: 'The request body was refused.' };
+  res.status(parserError.status).json({ error: known } satisfies ApiErrorBody);
 }
 
 /** Throws a 4xx with a stable code: `throw apiError(409, 'last_owner', 'An organization keeps at least one owner.')`. */
