@@ -24,7 +24,12 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
   const home = path.resolve(options.dataDir ?? '.palisade');
   let natsBinary: string;
   try {
-    natsBinary = ensureCommand({ command: 'nats-server', debianPackage: 'nats-server', purpose: 'the NATS JetStream broker' });
+    natsBinary = ensureCommand({
+      command: 'nats-server',
+      debianPackage: 'nats-server',
+      purpose: 'the NATS JetStream broker',
+      manualInstall: 'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
+    });
   } catch (error) {
     if (error instanceof MissingDependencyError) {
       process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
