@@ -12,7 +12,11 @@ module.exports = {
       displayName: 'unit',
       rootDir: __dirname,
       testMatch: ['<rootDir>/**/*.spec.ts'],
-      testPathIgnorePatterns: [...preset.testPathIgnorePatterns, '\\.int\\.spec\\.ts$', '\\.e2e\\.spec\\.ts$'],
+      testPathIgnorePatterns: [
+        ...preset.testPathIgnorePatterns,
+        '\\.int\\.spec\\.ts$',
+        '\\.e2e\\.spec\\.ts$',
+      ],
     },
     {
       ...preset,

@@ -19,20 +19,29 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'dev': {
-      const { values } = parseArgs({ args: rest, options: { 'data-dir': { type: 'string' }, port: { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'data-dir': { type: 'string' }, port: { type: 'string' } },
+        strict: true,
+      });
       return devCommand({ dataDir: values['data-dir'], port: parsePort(values.port) });
     }
     case 'serve': {
       const { values } = parseArgs({
         args: rest,
-        options: { target: { type: 'string' }, 'list-targets': { type: 'boolean' }, port: { type: 'string' } },
+        options: {
+          target: { type: 'string' },
+          'list-targets': { type: 'boolean' },
+          port: { type: 'string' },
+        },
         strict: true,
       });
       if (values['list-targets']) {
         process.stdout.write(`${targetNames().join('\n')}\n`);
         return 0;
       }
-      if (!values.target) throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
+      if (!values.target)
+        throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
       return serveCommand({ targets: values.target, port: parsePort(values.port) });
     }
     case undefined:
@@ -49,7 +58,8 @@ async function main(argv: string[]): Promise<number> {
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, not "${value}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port must be 0..65535, not "${value}"`);
   return port;
 }
 

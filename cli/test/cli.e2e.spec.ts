@@ -15,11 +15,18 @@ interface Run {
 }
 
 /** Runs `palisade ...args` (optionally wrapped, e.g. in unshare) in `cwd`. */
-function palisade(args: string[], options: { cwd?: string; env?: Record<string, string | undefined>; wrap?: string[] } = {}): Run {
+function palisade(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined>; wrap?: string[] } = {},
+): Run {
   let out = '';
   let err = '';
   const argv = [...(options.wrap ?? []), process.execPath, bin, ...args];
-  const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: { ...process.env, LOG_LEVEL: 'warn', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: options.cwd,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   return {
@@ -30,7 +37,15 @@ function palisade(args: string[], options: { cwd?: string; env?: Record<string, 
   };
 }
 
-const TARGETS = ['identity', 'authorization', 'placement', 'secrets', 'devlink', 'runtime-scheduler', 'audit'];
+const TARGETS = [
+  'identity',
+  'authorization',
+  'placement',
+  'secrets',
+  'devlink',
+  'runtime-scheduler',
+  'audit',
+];
 
 describe('the palisade command', () => {
   it('lists the targets serve can run', async () => {
@@ -60,10 +75,18 @@ describe('the palisade command', () => {
       const run = palisade(['serve', '--target', 'identity,audit', '--port', '0'], {
         env: { DATABASE_URL: database.url, NATS_URL: process.env.NATS_URL },
       });
-      const url = await waitFor(() => /listening on (http:\/\/[\d.:]+)/.exec(run.stdout())?.[1], { description: 'serve to listen', timeoutMs: 30_000 });
-      const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: { name: string }[] };
+      const url = await waitFor(() => /listening on (http:\/\/[\d.:]+)/.exec(run.stdout())?.[1], {
+        description: 'serve to listen',
+        timeoutMs: 30_000,
+      });
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as {
+        status: string;
+        checks: { name: string }[];
+      };
       expect(ready.status).toBe('ready');
-      expect(ready.checks.map((c) => c.name.split(':')[0]).filter((n, i, all) => all.indexOf(n) === i)).toEqual(['identity', 'audit']);
+      expect(
+        ready.checks.map((c) => c.name.split(':')[0]).filter((n, i, all) => all.indexOf(n) === i),
+      ).toEqual(['identity', 'audit']);
       run.signal('SIGTERM');
       expect(await run.code).toBe(0);
     } finally {
@@ -73,23 +96,42 @@ describe('the palisade command', () => {
 
   it('reports every configuration problem at once and exits 78 without starting', async () => {
     const run = palisade(['serve', '--target', 'identity'], {
-      env: { DATABASE_URL: 'mysql://nope', NATS_URL: 'nats://127.0.0.1:1', HTTP_PORT: '99999', PALISADE_MODE: 'production', PALISADE_DEMO_TOKENS: 'writer:aaaaaaaaaaaaaaaaaaaa' },
+      env: {
+        DATABASE_URL: 'mysql://nope',
+        NATS_URL: 'nats://127.0.0.1:1',
+        HTTP_PORT: '99999',
+        PALISADE_MODE: 'production',
+        PALISADE_DEMO_TOKENS: 'writer:aaaaaaaaaaaaaaaaaaaa',
+      },
     });
     expect(await run.code).toBe(78);
-    for (const key of ['DATABASE_URL', 'HTTP_PORT', 'PALISADE_DEMO_TOKENS', 'PALISADE_OIDC_ISSUER']) expect(run.stderr()).toContain(key);
+    for (const key of ['DATABASE_URL', 'HTTP_PORT', 'PALISADE_DEMO_TOKENS', 'PALISADE_OIDC_ISSUER'])
+      expect(run.stderr()).toContain(key);
     expect(run.stdout()).not.toContain('listening');
   });
 
   it('dev without nats-server and without apt-get says what to install and how, exits non-zero and starts nothing', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-nonats-'));
     // A private mount namespace in which nats-server and apt-get are unusable (root only, as CI runs).
-    const hide = ['/usr/sbin/nats-server', '/usr/bin/apt-get'].filter((p) => fs.existsSync(p)).map((p) => `mount --bind /dev/null ${p}`);
+    const hide = ['/usr/sbin/nats-server', '/usr/bin/apt-get']
+      .filter((p) => fs.existsSync(p))
+      .map((p) => `mount --bind /dev/null ${p}`);
     const run = palisade(['dev'], {
       cwd,
-      wrap: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${hide.join(' && ')} && exec "$0" "$@"`],
+      wrap: [
+        'unshare',
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `${hide.join(' && ')} && exec "$0" "$@"`,
+      ],
     });
     expect(await run.code).toBe(1);
-    expect(run.stderr()).toContain('nats-server (the NATS JetStream broker) is not installed and could not be installed automatically: this machine has no apt-get');
+    expect(run.stderr()).toContain(
+      'nats-server (the NATS JetStream broker) is not installed and could not be installed automatically: this machine has no apt-get',
+    );
     expect(run.stderr()).toContain('sudo apt-get install -y nats-server');
     expect(run.stderr()).toContain('https://github.com/nats-io/nats-server/releases');
     expect(fs.readdirSync(cwd)).toEqual([]);
@@ -101,13 +143,21 @@ describe('the palisade command', () => {
     fs.chmodSync(cwd, 0o755);
     try {
       const first = palisade(['dev', '--port', '0'], { cwd });
-      const url = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(first.stdout())?.[1], { description: 'dev to start', timeoutMs: 60_000 });
-      const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: { name: string; ok: boolean }[] };
+      const url = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(first.stdout())?.[1], {
+        description: 'dev to start',
+        timeoutMs: 60_000,
+      });
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as {
+        status: string;
+        checks: { name: string; ok: boolean }[];
+      };
       expect(ready.status).toBe('ready');
       expect(ready.checks).toHaveLength(TARGETS.length * 2);
       const home = path.join(cwd, '.palisade');
       const natsPid = Number(fs.readFileSync(path.join(home, 'nats', 'nats-server.pid'), 'utf8'));
-      const postgresPid = Number(fs.readFileSync(path.join(home, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const postgresPid = Number(
+        fs.readFileSync(path.join(home, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
+      );
       const secrets = fs.readFileSync(path.join(home, 'secrets.json'), 'utf8');
       expect(fs.statSync(path.join(home, 'secrets.json')).mode & 0o777).toBe(0o600);
 
@@ -119,7 +169,10 @@ describe('the palisade command', () => {
       expect(first.stderr()).not.toMatch(/"level":"(warn|error)"/);
 
       const second = palisade(['dev', '--port', '0'], { cwd });
-      const url2 = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(second.stdout())?.[1], { description: 'dev to start again', timeoutMs: 60_000 });
+      const url2 = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(second.stdout())?.[1], {
+        description: 'dev to start again',
+        timeoutMs: 60_000,
+      });
       expect((await fetch(`${url2}/readyz`)).status).toBe(200);
       expect(fs.readFileSync(path.join(home, 'secrets.json'), 'utf8')).toBe(secrets);
       second.signal('SIGINT');

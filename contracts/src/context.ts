@@ -1,5 +1,12 @@
 import { eventSource } from './envelope.schema';
-import { ContextName, deadLetterStreamName, replaySubject, schemaName, streamName, contextSubjects } from './naming';
+import {
+  ContextName,
+  deadLetterStreamName,
+  replaySubject,
+  schemaName,
+  streamName,
+  contextSubjects,
+} from './naming';
 
 /** The names one context owns: its stream, subjects, Postgres schema and replay endpoint. */
 export interface ContextConstants<C extends string = string> {

@@ -24,10 +24,23 @@ const envelopeShape = {
   datacontenttype: z.literal('application/json'),
   data: z.unknown(),
   orgid: z.string().regex(ORG_TOKEN).describe('owning organization id, or "system"'),
-  actor: z.string().max(256).regex(ACTOR).describe('who caused it: user:<id>, service:<name>, token:<id>, system'),
+  actor: z
+    .string()
+    .max(256)
+    .regex(ACTOR)
+    .describe('who caused it: user:<id>, service:<name>, token:<id>, system'),
   traceparent: z.string().regex(TRACEPARENT).optional().describe('W3C trace context of the causing request'),
-  correlationid: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/),
-  causationid: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/).optional(),
+  correlationid: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:-]+$/),
+  causationid: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:-]+$/)
+    .optional(),
 };
 
 /** An event as it is stored before the outbox relay gives it its producer sequence. */
@@ -44,7 +57,9 @@ export const envelopeSchema = z
   })
   .meta({ id: 'PalisadeEvent', title: 'Palisade event (CloudEvents 1.0 envelope)' });
 
-export type UnsequencedEnvelope<D = unknown> = Omit<z.infer<typeof unsequencedEnvelopeSchema>, 'data'> & { data: D };
+export type UnsequencedEnvelope<D = unknown> = Omit<z.infer<typeof unsequencedEnvelopeSchema>, 'data'> & {
+  data: D;
+};
 export type EventEnvelope<D = unknown> = Omit<z.infer<typeof envelopeSchema>, 'data'> & { data: D };
 
 /** Source attribute for a context's events. */

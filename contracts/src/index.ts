@@ -10,3 +10,4 @@ export * from './devlink';
 export * from './runtime-scheduler';
 export * from './audit';
 export * from './all-events';
+export * from './docs/event-docs';

@@ -63,7 +63,12 @@ export function parseEventSubject(subject: string): ParsedEventSubject | undefin
   const parts = subject.split('.');
   if (parts.length !== 5 || parts[0] !== EVENT_SUBJECT_ROOT) return undefined;
   const [, context, orgId, entity, verb] = parts;
-  if (!NAME_TOKEN.test(context) || !ORG_TOKEN.test(orgId) || !NAME_TOKEN.test(entity) || !NAME_TOKEN.test(verb)) {
+  if (
+    !NAME_TOKEN.test(context) ||
+    !ORG_TOKEN.test(orgId) ||
+    !NAME_TOKEN.test(entity) ||
+    !NAME_TOKEN.test(verb)
+  ) {
     return undefined;
   }
   return { context, orgId, entity, verb };
@@ -100,7 +105,8 @@ export function eventType(context: string, entity: string, verb: string, version
   return `palisade.${context}.${entity}.${verb}.v${version}`;
 }
 
-export const EVENT_TYPE_PATTERN = /^palisade\.([a-z][a-z0-9_-]*)\.([a-z][a-z0-9_-]*)\.([a-z][a-z0-9_-]*)\.v([1-9][0-9]*)$/;
+export const EVENT_TYPE_PATTERN =
+  /^palisade\.([a-z][a-z0-9_-]*)\.([a-z][a-z0-9_-]*)\.([a-z][a-z0-9_-]*)\.v([1-9][0-9]*)$/;
 
 export interface ParsedEventType {
   context: string;

@@ -44,8 +44,15 @@ export function defineEvent<const Entity extends string, const Verb extends stri
   const type = eventType(input.context, input.entity, input.verb, version);
   if (input.upcastFrom) {
     const from = input.upcastFrom.definition;
-    if (from.context !== input.context || from.entity !== input.entity || from.verb !== input.verb || from.version !== version - 1) {
-      throw new Error(`${type} can only upcast from the previous version of the same event, not ${from.type}`);
+    if (
+      from.context !== input.context ||
+      from.entity !== input.entity ||
+      from.verb !== input.verb ||
+      from.version !== version - 1
+    ) {
+      throw new Error(
+        `${type} can only upcast from the previous version of the same event, not ${from.type}`,
+      );
     }
   }
   return Object.freeze({
@@ -88,7 +95,9 @@ export class InvalidEventPayloadError extends Error {
 
 /** Formats zod issues as `path: message` lines, never echoing the input values. */
 export function formatIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  return error.issues.map(
+    (issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+  );
 }
 
 export class EventRegistry {
@@ -100,7 +109,8 @@ export class EventRegistry {
 
   register(definition: EventDefinition): this {
     const existing = this.byType.get(definition.type);
-    if (existing && existing !== definition) throw new Error(`event type ${definition.type} is defined twice`);
+    if (existing && existing !== definition)
+      throw new Error(`event type ${definition.type} is defined twice`);
     this.byType.set(definition.type, definition);
     return this;
   }
@@ -124,7 +134,11 @@ export class EventRegistry {
     if (!parsed) return undefined;
     let best: EventDefinition | undefined;
     for (const definition of this.byType.values()) {
-      if (definition.context === parsed.context && definition.entity === parsed.entity && definition.verb === parsed.verb) {
+      if (
+        definition.context === parsed.context &&
+        definition.entity === parsed.entity &&
+        definition.verb === parsed.verb
+      ) {
         if (!best || definition.version > best.version) best = definition;
       }
     }
@@ -160,7 +174,7 @@ export class EventRegistry {
       return { ...envelope, type: target.type, data: result.data };
     }
     const chain: EventDefinition[] = [];
-    for (let step: EventDefinition | undefined = target; step && step.version > from.version; ) {
+    for (let step: EventDefinition | undefined = target; step && step.version > from.version;) {
       chain.unshift(step);
       step = step.upcastFrom?.definition;
     }

@@ -30,10 +30,27 @@ describe('naming', () => {
 
   it('round-trips subjects and types', () => {
     fc.assert(
-      fc.property(nameToken, orgToken, nameToken, nameToken, fc.integer({ min: 1, max: 99 }), (context, org, entity, verb, version) => {
-        expect(parseEventSubject(eventSubject(context, org, entity, verb))).toEqual({ context, orgId: org, entity, verb });
-        expect(parseEventType(eventType(context, entity, verb, version))).toEqual({ context, entity, verb, version });
-      }),
+      fc.property(
+        nameToken,
+        orgToken,
+        nameToken,
+        nameToken,
+        fc.integer({ min: 1, max: 99 }),
+        (context, org, entity, verb, version) => {
+          expect(parseEventSubject(eventSubject(context, org, entity, verb))).toEqual({
+            context,
+            orgId: org,
+            entity,
+            verb,
+          });
+          expect(parseEventType(eventType(context, entity, verb, version))).toEqual({
+            context,
+            entity,
+            verb,
+            version,
+          });
+        },
+      ),
     );
   });
 
@@ -41,7 +58,9 @@ describe('naming', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 30 }), (token) => {
         fc.pre(!ORG_TOKEN.test(token));
-        expect(() => eventSubject('identity', token, 'user', 'registered')).toThrow(/invalid organization id/);
+        expect(() => eventSubject('identity', token, 'user', 'registered')).toThrow(
+          /invalid organization id/,
+        );
       }),
     );
     for (const hostile of ['a.b', '*', '>', 'a b', '', 'x\n']) {

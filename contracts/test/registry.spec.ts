@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { defineEvent, EventEnvelope, EventRegistry, InvalidEventPayloadError, UnknownEventTypeError } from '../src';
+import {
+  defineEvent,
+  EventEnvelope,
+  EventRegistry,
+  InvalidEventPayloadError,
+  UnknownEventTypeError,
+} from '../src';
 
 const v1 = defineEvent({
   context: 'sample',
@@ -15,7 +21,10 @@ const v2 = defineEvent({
   version: 2,
   description: 'a widget got a new name, with the previous one',
   data: z.object({ widgetId: z.string(), name: z.string(), previousName: z.string().nullable() }),
-  upcastFrom: { definition: v1, upcast: (old) => ({ ...(old as { widgetId: string; name: string }), previousName: null }) },
+  upcastFrom: {
+    definition: v1,
+    upcast: (old) => ({ ...(old as { widgetId: string; name: string }), previousName: null }),
+  },
 });
 
 function envelope(type: string, data: unknown): EventEnvelope {
@@ -67,11 +76,19 @@ describe('EventRegistry', () => {
     expect(caught).toBeInstanceOf(InvalidEventPayloadError);
     expect((caught as Error).message).toMatch(/widgetId/);
     expect((caught as Error).message).not.toContain(secret);
-    expect(() => registry.parseData(envelope('palisade.sample.widget.exploded.v1', {}))).toThrow(UnknownEventTypeError);
+    expect(() => registry.parseData(envelope('palisade.sample.widget.exploded.v1', {}))).toThrow(
+      UnknownEventTypeError,
+    );
   });
 
   it('refuses two definitions of one type and upcasters that skip a version', () => {
-    const twin = defineEvent({ context: 'sample', entity: 'widget', verb: 'renamed', description: 'x', data: z.object({}) });
+    const twin = defineEvent({
+      context: 'sample',
+      entity: 'widget',
+      verb: 'renamed',
+      description: 'x',
+      data: z.object({}),
+    });
     expect(() => new EventRegistry([v1, twin])).toThrow(/defined twice/);
     expect(() =>
       defineEvent({

@@ -28,7 +28,8 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       command: 'nats-server',
       debianPackage: 'nats-server',
       purpose: 'the NATS JetStream broker',
-      manualInstall: 'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
+      manualInstall:
+        'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
     });
   } catch (error) {
     if (error instanceof MissingDependencyError) {
@@ -46,7 +47,11 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
   };
   try {
     const secrets = loadOrCreateSecrets(home);
-    const users = ALL_TARGETS.map((t) => ({ user: t.context.context, password: secrets.nats[t.context.context], permissions: servicePermissions(t.context) }));
+    const users = ALL_TARGETS.map((t) => ({
+      user: t.context.context,
+      password: secrets.nats[t.context.context],
+      permissions: servicePermissions(t.context),
+    }));
     const nats = await startNatsServer({
       dataDir: path.join(home, 'nats'),
       configText: natsAuthorizationConfig(users),
@@ -55,7 +60,11 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       detached: true,
     });
     cleanups.push(() => nats.stop());
-    const postgres = await startEmbeddedPostgres({ dataDir: path.join(home, 'postgres'), password: secrets.postgresPassword, detached: true });
+    const postgres = await startEmbeddedPostgres({
+      dataDir: path.join(home, 'postgres'),
+      password: secrets.postgresPassword,
+      detached: true,
+    });
     cleanups.push(() => postgres.stop());
     const databaseUrl = await postgres.createDatabase('palisade');
     writePrivate(path.join(home, 'dev.env'), `NATS_URL=${nats.url}\nDATABASE_URL=${databaseUrl}\n`);
@@ -65,7 +74,9 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
       DATABASE_URL: databaseUrl,
       NATS_URL: nats.url,
-      HTTP_PORT: String(options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT)),
+      HTTP_PORT: String(
+        options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT),
+      ),
     };
     for (const user of users) {
       env[`${upperSnake(user.user)}_NATS_USER`] = user.user;
@@ -97,7 +108,9 @@ function loadOrCreateSecrets(home: string): DevSecrets {
   const secret = () => randomBytes(24).toString('base64url');
   const secrets: DevSecrets = {
     postgresPassword: existing.postgresPassword ?? secret(),
-    nats: Object.fromEntries(ALL_TARGETS.map((t) => [t.context.context, existing.nats?.[t.context.context] ?? secret()])),
+    nats: Object.fromEntries(
+      ALL_TARGETS.map((t) => [t.context.context, existing.nats?.[t.context.context] ?? secret()]),
+    ),
   };
   writePrivate(file, JSON.stringify(secrets, null, 2));
   return secrets;
@@ -109,7 +122,9 @@ function acquireLock(home: string): { release: () => Promise<void> } {
   if (fs.existsSync(file)) {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
-      throw new Error(`another "palisade dev" (pid ${pid}) is using ${home}; stop it first or pass --data-dir`);
+      throw new Error(
+        `another "palisade dev" (pid ${pid}) is using ${home}; stop it first or pass --data-dir`,
+      );
     }
   }
   writePrivate(file, String(process.pid));

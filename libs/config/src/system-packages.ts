@@ -63,17 +63,24 @@ export function ensureCommand(options: EnsureCommandOptions): string {
   const note = options.note ?? ((line: string) => process.stderr.write(`${line}\n`));
   const reason = aptUnavailableReason(options.allowApt ?? true, searchPath);
   if (!reason) {
-    note(`${options.command} (${options.purpose}) is missing; installing the Debian package ${options.debianPackage} with apt-get…`);
+    note(
+      `${options.command} (${options.purpose}) is missing; installing the Debian package ${options.debianPackage} with apt-get…`,
+    );
     const sudo = os.userInfo().uid === 0 ? [] : ['sudo', '-n'];
-    const install = () => run([...sudo, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', options.debianPackage]);
+    const install = () =>
+      run([...sudo, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', options.debianPackage]);
     if (!install().ok) {
       run([...sudo, 'apt-get', 'update', '-q']);
       const retried = install();
-      if (!retried.ok) throw missing(options, `apt-get install ${options.debianPackage} failed: ${retried.output}`);
+      if (!retried.ok)
+        throw missing(options, `apt-get install ${options.debianPackage} failed: ${retried.output}`);
     }
     const installed = findCommand(options.command, searchPath);
     if (installed) return installed;
-    throw missing(options, `apt-get installed ${options.debianPackage} but ${options.command} is still not on PATH`);
+    throw missing(
+      options,
+      `apt-get installed ${options.debianPackage} but ${options.command} is still not on PATH`,
+    );
   }
   throw missing(options, reason);
 }
@@ -93,7 +100,12 @@ function run(argv: string[]): { ok: boolean; output: string } {
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 10 * 60_000,
   });
-  const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-3).join(' ').slice(0, 400);
+  const output = `${result.stderr ?? ''}${result.stdout ?? ''}`
+    .trim()
+    .split('\n')
+    .slice(-3)
+    .join(' ')
+    .slice(0, 400);
   return { ok: result.status === 0, output: output || String(result.error?.message ?? '') };
 }
 

@@ -28,7 +28,12 @@ export function canConnect(port: number, timeoutMs = 500): Promise<boolean> {
 }
 
 /** Polls `check` every `intervalMs` until it is truthy or `timeoutMs` passes. */
-export async function pollUntil<T>(check: () => Promise<T> | T, timeoutMs: number, what: string, intervalMs = 25): Promise<T> {
+export async function pollUntil<T>(
+  check: () => Promise<T> | T,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -38,7 +43,10 @@ export async function pollUntil<T>(check: () => Promise<T> | T, timeoutMs: numbe
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms${last ? `: ${(last as Error).message ?? last}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what} did not happen within ${timeoutMs} ms${last ? `: ${(last as Error).message ?? last}` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

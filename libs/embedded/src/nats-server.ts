@@ -52,7 +52,19 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const port = options.port ?? (await freePort());
   const monitorPort = await freePort();
   const logFile = options.logFile ?? path.join(options.dataDir, 'nats.log');
-  const args = ['-js', '-sd', path.join(options.dataDir, 'jetstream'), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '-P', pidFile];
+  const args = [
+    '-js',
+    '-sd',
+    path.join(options.dataDir, 'jetstream'),
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-m',
+    String(monitorPort),
+    '-P',
+    pidFile,
+  ];
   if (options.configText !== undefined) {
     const configFile = path.join(options.dataDir, 'nats.conf');
     fs.writeFileSync(configFile, options.configText, { mode: 0o600 });
@@ -62,14 +74,21 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   let child: ChildProcess;
   const launch = async () => {
     const log = fs.openSync(logFile, 'a', 0o600);
-    child = spawn(options.binary ?? 'nats-server', args, { stdio: ['ignore', log, log], detached: options.detached ?? false });
+    child = spawn(options.binary ?? 'nats-server', args, {
+      stdio: ['ignore', log, log],
+      detached: options.detached ?? false,
+    });
     fs.closeSync(log);
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);
-      child.once('exit', (code, signal) => reject(new Error(`nats-server exited during start-up (${signal ?? code}): ${tail(logFile)}`)));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`nats-server exited during start-up (${signal ?? code}): ${tail(logFile)}`)),
+      );
     });
     const ready = pollUntil(
-      async () => (await canConnect(port)) && (await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`)).ok,
+      async () =>
+        (await canConnect(port)) &&
+        (await fetch(`http://127.0.0.1:${monitorPort}/healthz?js-enabled-only=true`)).ok,
       options.startTimeoutMs ?? 15_000,
       'nats-server start-up',
     );

@@ -16,6 +16,8 @@ export interface PostgresOptions {
   startTimeoutMs?: number;
   /** Server output (default: dropped). */
   onLog?: (line: string) => void;
+  /** Extra server settings, `name=value` (e.g. `shared_preload_libraries=pg_stat_statements`). */
+  settings?: string[];
   /**
    * Start the server in its own process group (default false). `palisade dev` sets it so that a
    * terminal's Ctrl-C reaches only the CLI, which then stops the server after the services.
@@ -77,12 +79,19 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
   if (owner) makeReachable(parent, dataDir);
   await stopStale(dataDir);
   const { initdb, postgres } = binaries();
-  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) initialise(initdb, dataDir, user, options.password, owner);
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION')))
+    await initialise(initdb, dataDir, user, options.password, owner);
   const port = options.port ?? (await freePort());
   const logFile = path.join(parent, 'postgres.log');
   const log = fs.openSync(logFile, 'a', 0o600);
   if (owner) fs.fchownSync(log, owner.uid, owner.gid);
-  const args = ['-D', dataDir, '-p', String(port), ...SERVER_SETTINGS.flatMap((setting) => ['-c', setting])];
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    ...[...SERVER_SETTINGS, ...(options.settings ?? [])].flatMap((setting) => ['-c', setting]),
+  ];
   const child = spawn(postgres, args, {
     cwd: parent,
     stdio: ['ignore', log, log],
@@ -92,11 +101,16 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
   });
   fs.closeSync(log);
   const exited = new Promise<never>((_, reject) =>
-    child.once('exit', (code, signal) => reject(new Error(`postgres exited during start-up (${signal ?? code}): ${tail(logFile)}`))),
+    child.once('exit', (code, signal) =>
+      reject(new Error(`postgres exited during start-up (${signal ?? code}): ${tail(logFile)}`)),
+    ),
   );
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`;
   try {
-    await Promise.race([pollUntil(() => query(url, 'select 1'), options.startTimeoutMs ?? 30_000, 'postgres start-up'), exited]);
+    await Promise.race([
+      pollUntil(() => query(url, 'select 1'), options.startTimeoutMs ?? 30_000, 'postgres start-up'),
+      exited,
+    ]);
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -128,7 +142,13 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
   };
 }
 
-function initialise(initdb: string, dataDir: string, user: string, password: string, owner?: { uid: number; gid: number }): void {
+async function initialise(
+  initdb: string,
+  dataDir: string,
+  user: string,
+  password: string,
+  owner?: { uid: number; gid: number },
+): Promise<void> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const pwfile = path.join(dataDir, '..', `.pwfile-${process.pid}`);
   fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
@@ -137,14 +157,35 @@ function initialise(initdb: string, dataDir: string, user: string, password: str
     fs.chownSync(pwfile, owner.uid, owner.gid);
   }
   try {
-    const result = spawnSync(
+    const child = spawn(
       initdb,
-      ['-D', dataDir, '-U', user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--locale=C.UTF-8', '--encoding=UTF8'],
-      { cwd: path.dirname(dataDir), encoding: 'utf8', env: { LC_MESSAGES: 'C.UTF-8', LANG: 'C.UTF-8' }, ...owner },
+      [
+        '-D',
+        dataDir,
+        '-U',
+        user,
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--locale=C.UTF-8',
+        '--encoding=UTF8',
+      ],
+      {
+        cwd: path.dirname(dataDir),
+        env: { LC_MESSAGES: 'C.UTF-8', LANG: 'C.UTF-8' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...owner,
+      },
     );
-    if (result.status !== 0) {
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    if (code !== 0) {
       fs.rmSync(dataDir, { recursive: true, force: true });
-      throw new Error(`initdb failed (${result.status}): ${(result.stderr || result.stdout || String(result.error)).trim().split('\n').slice(-4).join(' ')}`);
+      throw new Error(`initdb failed (${code}): ${output.trim().split('\n').slice(-4).join(' ')}`);
     }
   } finally {
     fs.rmSync(pwfile, { force: true });
@@ -156,13 +197,25 @@ function postgresAccount(): { uid: number; gid: number } {
   const lookup = () => {
     const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
     const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    return uid.status === 0 && gid.status === 0 ? { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) } : undefined;
+    return uid.status === 0 && gid.status === 0
+      ? { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
+      : undefined;
   };
   const found = lookup();
   if (found) return found;
-  spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  spawnSync('useradd', [
+    '--system',
+    '--user-group',
+    '--no-create-home',
+    '--shell',
+    '/usr/sbin/nologin',
+    'postgres',
+  ]);
   const created = lookup();
-  if (!created) throw new Error('Postgres cannot run as root, and creating a "postgres" user failed; create one (useradd --system postgres) and retry');
+  if (!created)
+    throw new Error(
+      'Postgres cannot run as root, and creating a "postgres" user failed; create one (useradd --system postgres) and retry',
+    );
   return created;
 }
 

@@ -44,12 +44,12 @@ export function encodeEnvelope(envelope: EventEnvelope): Uint8Array {
 }
 
 /** Message headers of a published event: type, sequence and the W3C traceparent. */
-export function envelopeHeaders(envelope: EventEnvelope): MsgHdrs {
+export function publicationHeaders(event: { type: string; sequence: number; traceparent?: string }): MsgHdrs {
   const h = headers();
   h.set('Content-Type', 'application/cloudevents+json');
-  h.set(HEADER_TYPE, envelope.type);
-  h.set(HEADER_SEQUENCE, String(envelope.sequence));
-  if (envelope.traceparent) h.set(HEADER_TRACEPARENT, envelope.traceparent);
+  h.set(HEADER_TYPE, event.type);
+  h.set(HEADER_SEQUENCE, String(event.sequence));
+  if (event.traceparent) h.set(HEADER_TRACEPARENT, event.traceparent);
   return h;
 }
 
@@ -64,7 +64,8 @@ export function decodeEnvelope(
   registry: EventRegistry,
   options: { requireKnownType?: boolean } = {},
 ): EventEnvelope {
-  if (data.length > MAX_EVENT_BYTES) throw new DecodeError('too_large', `event is ${data.length} bytes; the limit is ${MAX_EVENT_BYTES}`);
+  if (data.length > MAX_EVENT_BYTES)
+    throw new DecodeError('too_large', `event is ${data.length} bytes; the limit is ${MAX_EVENT_BYTES}`);
   let raw: unknown;
   try {
     raw = JSON.parse(decoder.decode(data));
@@ -82,7 +83,8 @@ export function validateEnvelope(
   options: { requireKnownType?: boolean } = {},
 ): EventEnvelope {
   const parsed = envelopeSchema.safeParse(raw);
-  if (!parsed.success) throw new DecodeError('invalid_envelope', `invalid envelope: ${formatIssues(parsed.error).join('; ')}`);
+  if (!parsed.success)
+    throw new DecodeError('invalid_envelope', `invalid envelope: ${formatIssues(parsed.error).join('; ')}`);
   const envelope = parsed.data as EventEnvelope;
   const type = parseEventType(envelope.type)!;
   const route = parseEventSubject(subject);
@@ -94,13 +96,17 @@ export function validateEnvelope(
     route.orgId !== envelope.orgid ||
     envelope.source !== eventSource(type.context)
   ) {
-    throw new DecodeError('subject_mismatch', `a ${envelope.type} event of organization ${envelope.orgid} cannot arrive on ${subject}`);
+    throw new DecodeError(
+      'subject_mismatch',
+      `a ${envelope.type} event of organization ${envelope.orgid} cannot arrive on ${subject}`,
+    );
   }
   if (registry.get(envelope.type)) {
     try {
       envelope.data = registry.parseData(envelope);
     } catch (error) {
-      if (error instanceof InvalidEventPayloadError) throw new DecodeError('invalid_event_payload', error.message);
+      if (error instanceof InvalidEventPayloadError)
+        throw new DecodeError('invalid_event_payload', error.message);
       throw error;
     }
   } else if (options.requireKnownType) {
@@ -120,4 +126,3 @@ export function subjectOf(envelope: Pick<EventEnvelope, 'type' | 'orgid'>): stri
 export function producerOf(envelope: Pick<EventEnvelope, 'source'>): string {
   return envelope.source.slice('/palisade/'.length);
 }
-

@@ -13,7 +13,14 @@ import {
   NatsConnection,
 } from 'nats';
 import { DecodeError, decodeEnvelope, encodeEnvelope, subjectOf, validateEnvelope } from './codec';
-import { EMPTY_GAP_STATE, GapState, loadGapState, missingRanges, recordApplied, saveGapState } from './gap-tracker';
+import {
+  EMPTY_GAP_STATE,
+  GapState,
+  loadGapState,
+  missingRanges,
+  recordApplied,
+  saveGapState,
+} from './gap-tracker';
 import { describeError, MessagingLogger, silentLogger } from './logger';
 import { requestReplay } from './replay';
 import { isNotFound } from './streams';
@@ -29,6 +36,8 @@ export interface EventHandlerContext {
 }
 
 export type EventHandlerFn = (event: EventEnvelope, context: EventHandlerContext) => Promise<void>;
+/** A handler for a whole micro-batch (set-based projections): the events are new, in stream order. */
+export type BatchEventHandlerFn = (events: EventEnvelope[], context: EventHandlerContext) => Promise<void>;
 
 export interface GapCheckOptions {
   /** Which producer's sequence to follow (the stream's context). */
@@ -52,7 +61,9 @@ export interface DurableConsumerOptions {
   jsm: JetStreamManager;
   db: AnyDatabase;
   registry: EventRegistry;
-  handle: EventHandlerFn;
+  /** Exactly one of handle / handleBatch. */
+  handle?: EventHandlerFn;
+  handleBatch?: BatchEventHandlerFn;
   /** Per-handler conversion (upcasting, narrowing); throw DecodeError to dead-letter the event. */
   prepare?: (envelope: EventEnvelope) => EventEnvelope;
   /** Reject event types the registry does not know (default true). */
@@ -68,6 +79,8 @@ export interface DurableConsumerOptions {
   logger?: MessagingLogger;
   /** Called after each committed batch with the events it applied (metrics, benchmarks). */
   onApplied?: (events: readonly EventEnvelope[]) => void;
+  /** Called with each committed transaction (handlers may have appended events: wake the relay). */
+  afterCommit?: (trx: AnyDatabase) => void;
   onDeadLetter?: (reason: string, code: string) => void;
 }
 
@@ -103,6 +116,8 @@ export class DurableConsumer {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: DurableConsumerOptions) {
+    if (!options.handle === !options.handleBatch)
+      throw new Error(`consumer ${options.durable} needs exactly one of handle and handleBatch`);
     this.logger = options.logger ?? silentLogger;
     this.maxDeliver = options.maxDeliver ?? 5;
     this.batchSize = options.batchSize ?? 128;
@@ -113,7 +128,13 @@ export class DurableConsumer {
   }
 
   status() {
-    return { running: this.running, applied: this.applied, deadLettered: this.deadLettered, queued: this.queue.length, lastError: this.lastError };
+    return {
+      running: this.running,
+      applied: this.applied,
+      deadLettered: this.deadLettered,
+      queued: this.queue.length,
+      lastError: this.lastError,
+    };
   }
 
   /** The JetStream consumer configuration (durable, explicit ack, bounded deliveries). */
@@ -135,7 +156,11 @@ export class DurableConsumer {
     this.running = true;
     await this.ensureConsumer();
     if (this.options.gapCheck) {
-      this.gapState = await loadGapState(this.options.db, this.options.durable, this.options.gapCheck.producer);
+      this.gapState = await loadGapState(
+        this.options.db,
+        this.options.durable,
+        this.options.gapCheck.producer,
+      );
       this.scheduleGapCheck();
     }
     const consumer = await this.options.js.consumers.get(this.options.stream, this.options.durable);
@@ -236,20 +261,40 @@ export class DurableConsumer {
         )
       : before;
     const appliedNow: EventEnvelope[] = [];
+    let transaction: AnyDatabase | undefined;
     await db.transaction().execute(async (trx) => {
+      transaction = trx;
       const fresh = await claimEvents(
         trx,
         durable,
         items.map((i) => i.envelope.id),
       );
-      for (const item of items) {
-        // `delete`: a second copy of the same event in this batch is not applied again.
-        if (!fresh.delete(item.envelope.id)) continue;
-        await this.options.handle(item.envelope, { trx, deliveryCount: item.msg?.info.deliveryCount ?? 0, consumer: durable });
-        appliedNow.push(item.envelope);
+      // `delete`: a second copy of the same event in this batch is not applied again.
+      const news = items.filter((item) => fresh.delete(item.envelope.id));
+      if (this.options.handleBatch) {
+        if (news.length) {
+          await this.options.handleBatch(
+            news.map((item) => item.envelope),
+            {
+              trx,
+              deliveryCount: Math.max(0, ...news.map((item) => item.msg?.info.deliveryCount ?? 0)),
+              consumer: durable,
+            },
+          );
+        }
+      } else {
+        for (const item of news) {
+          await this.options.handle!(item.envelope, {
+            trx,
+            deliveryCount: item.msg?.info.deliveryCount ?? 0,
+            consumer: durable,
+          });
+        }
       }
+      appliedNow.push(...news.map((item) => item.envelope));
       if (gapCheck) await saveGapState(trx, durable, gapCheck.producer, before, after);
     });
+    this.options.afterCommit?.(transaction!);
     this.gapState = after;
     this.applied += appliedNow.length;
     if (appliedNow.length) this.options.onApplied?.(appliedNow);
@@ -263,7 +308,10 @@ export class DurableConsumer {
       await this.deadLetter(msg, 'handler_failed', this.lastError);
       return;
     }
-    this.logger.warn({ consumer: this.name, deliveryCount: count, err: this.lastError }, 'event handler failed; will redeliver');
+    this.logger.warn(
+      { consumer: this.name, deliveryCount: count, err: this.lastError },
+      'event handler failed; will redeliver',
+    );
     msg.nak((this.options.retryDelayMs ?? defaultRetryDelay)(count));
   }
 
@@ -286,9 +334,15 @@ export class DurableConsumer {
       msg.term();
       this.deadLettered++;
       this.options.onDeadLetter?.(reason, code);
-      this.logger.warn({ consumer: this.name, code, reason, streamSequence: msg.info.streamSequence }, 'event dead-lettered');
+      this.logger.warn(
+        { consumer: this.name, code, reason, streamSequence: msg.info.streamSequence },
+        'event dead-lettered',
+      );
     } catch (error) {
-      this.logger.error({ consumer: this.name, err: describeError(error) }, 'dead-letter publish failed; will redeliver');
+      this.logger.error(
+        { consumer: this.name, err: describeError(error) },
+        'dead-letter publish failed; will redeliver',
+      );
       msg.nak(1_000);
     }
   }
@@ -325,8 +379,13 @@ export class DurableConsumer {
       const highest = Math.max(this.gapState.watermark, ...this.gapState.above);
       const upTo = Math.max(highest, this.lastHead);
       for (const [from, to] of missingRanges(this.gapState, upTo)) {
-        for (let start = from; start <= to; ) {
-          const { events, head } = await requestReplay(this.options.nc, gapCheck.producer, { from: start, to }, gapCheck.replayTimeoutMs);
+        for (let start = from; start <= to;) {
+          const { events, head } = await requestReplay(
+            this.options.nc,
+            gapCheck.producer,
+            { from: start, to },
+            gapCheck.replayTimeoutMs,
+          );
           this.lastHead = Math.max(this.lastHead, head);
           if (events.length === 0) break;
           recovered += await this.applyReplayed(events);
@@ -334,13 +393,19 @@ export class DurableConsumer {
         }
       }
       // Learn the head for the next round.
-      const { head } = await requestReplay(this.options.nc, gapCheck.producer, { from: Math.max(1, upTo + 1), limit: 1 }, gapCheck.replayTimeoutMs);
+      const { head } = await requestReplay(
+        this.options.nc,
+        gapCheck.producer,
+        { from: Math.max(1, upTo + 1), limit: 1 },
+        gapCheck.replayTimeoutMs,
+      );
       this.lastHead = Math.max(this.lastHead, head);
     } catch (error) {
       this.lastError = describeError(error);
       this.logger.warn({ consumer: this.name, err: this.lastError }, 'gap check failed; will retry');
     }
-    if (recovered) this.logger.warn({ consumer: this.name, recovered }, 'recovered events the transport lost');
+    if (recovered)
+      this.logger.warn({ consumer: this.name, recovered }, 'recovered events the transport lost');
     return recovered;
   }
 
@@ -352,10 +417,14 @@ export class DurableConsumer {
         envelope = validateEnvelope(subjectOf(value as EventEnvelope), value, this.options.registry, {
           requireKnownType: this.options.requireKnownType ?? true,
         });
-        if (this.gapState.above.has(envelope.sequence) || envelope.sequence <= this.gapState.watermark) continue;
+        if (this.gapState.above.has(envelope.sequence) || envelope.sequence <= this.gapState.watermark)
+          continue;
         envelope = this.options.prepare ? this.options.prepare(envelope) : envelope;
       } catch (error) {
-        this.logger.error({ consumer: this.name, err: describeError(error) }, 'replayed event is invalid; skipped');
+        this.logger.error(
+          { consumer: this.name, err: describeError(error) },
+          'replayed event is invalid; skipped',
+        );
         continue;
       }
       try {
@@ -378,11 +447,15 @@ export class DurableConsumer {
     h.set('Palisade-Dlq-Reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 500));
     h.set('Palisade-Dlq-Consumer', this.name);
     h.set('Palisade-Dlq-Subject', subjectOf(envelope));
-    await this.options.js.publish(deadLetterSubject(this.options.owner.context, this.name), encodeEnvelope(envelope), {
-      headers: h,
-      msgID: `${this.name}:replay:${envelope.id}`,
-      expect: { streamName: this.options.owner.deadLetterStream },
-    });
+    await this.options.js.publish(
+      deadLetterSubject(this.options.owner.context, this.name),
+      encodeEnvelope(envelope),
+      {
+        headers: h,
+        msgID: `${this.name}:replay:${envelope.id}`,
+        expect: { streamName: this.options.owner.deadLetterStream },
+      },
+    );
     const before = this.gapState;
     const after = recordApplied(before, [envelope.sequence]);
     await this.options.db.transaction().execute(async (trx) => {

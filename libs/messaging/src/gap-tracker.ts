@@ -52,12 +52,20 @@ export async function loadGapState(db: Db, consumer: string, producer: string): 
     .where('producer', '=', producer)
     .executeTakeFirst();
   const { rows } = await sql<{ sequence: number }>`
-    select sequence from consumer_sequences where consumer = ${consumer} and producer = ${producer}`.execute(db);
+    select sequence from consumer_sequences where consumer = ${consumer} and producer = ${producer}`.execute(
+    db,
+  );
   return { watermark: row?.last_sequence ?? 0, above: new Set(rows.map((r) => r.sequence)) };
 }
 
 /** Persists the change from `before` to `after` in the caller's transaction. */
-export async function saveGapState(trx: Db, consumer: string, producer: string, before: GapState, after: GapState): Promise<void> {
+export async function saveGapState(
+  trx: Db,
+  consumer: string,
+  producer: string,
+  before: GapState,
+  after: GapState,
+): Promise<void> {
   if (after.watermark !== before.watermark) {
     await sql`
       insert into consumer_positions (consumer, producer, last_sequence) values (${consumer}, ${producer}, ${after.watermark})

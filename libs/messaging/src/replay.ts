@@ -46,16 +46,33 @@ export function serveReplay(
         try {
           const parsed = replayRequestSchema.safeParse(JSON.parse(decoder.decode(msg.data)));
           if (!parsed.success) {
-            body = { error: { code: 'invalid_replay_request', message: parsed.error.issues.map((i) => i.message).join('; ') } };
+            body = {
+              error: {
+                code: 'invalid_replay_request',
+                message: parsed.error.issues.map((i) => i.message).join('; '),
+              },
+            };
           } else {
             const { from, limit } = parsed.data;
             const to = parsed.data.to ?? from + limit - 1;
-            const [publications, head] = await Promise.all([readBySequence(db, from, to, limit), headSequence(db)]);
-            body = { events: publications.map((p) => p.envelope), head } satisfies ReplayResponse;
+            const [publications, head] = await Promise.all([
+              readBySequence(db, from, to, limit),
+              headSequence(db),
+            ]);
+            // The stored JSON texts are spliced in as they are.
+            msg.respond(
+              encoder.encode(`{"events":[${publications.map((p) => p.json).join(',')}],"head":${head}}`),
+            );
+            return;
           }
         } catch (e) {
           logger.warn({ context: context.context, err: describeError(e) }, 'replay request failed');
-          body = { error: { code: e instanceof SyntaxError ? 'invalid_replay_request' : 'replay_failed', message: 'replay failed' } };
+          body = {
+            error: {
+              code: e instanceof SyntaxError ? 'invalid_replay_request' : 'replay_failed',
+              message: 'replay failed',
+            },
+          };
         }
         msg.respond(encoder.encode(JSON.stringify(body)));
       })();
@@ -80,9 +97,16 @@ export async function requestReplay(
   request: ReplayRequest,
   timeoutMs = 5_000,
 ): Promise<{ events: unknown[]; head: number }> {
-  const reply = await nc.request(replaySubject(context), encoder.encode(JSON.stringify(request)), { timeout: timeoutMs });
-  const body = JSON.parse(decoder.decode(reply.data)) as { events?: unknown[]; head?: number; error?: { code: string; message: string } };
+  const reply = await nc.request(replaySubject(context), encoder.encode(JSON.stringify(request)), {
+    timeout: timeoutMs,
+  });
+  const body = JSON.parse(decoder.decode(reply.data)) as {
+    events?: unknown[];
+    head?: number;
+    error?: { code: string; message: string };
+  };
   if (body.error) throw new ReplayError(body.error.code, body.error.message);
-  if (!Array.isArray(body.events) || typeof body.head !== 'number') throw new ReplayError('invalid_replay_response', 'malformed replay response');
+  if (!Array.isArray(body.events) || typeof body.head !== 'number')
+    throw new ReplayError('invalid_replay_response', 'malformed replay response');
   return { events: body.events, head: body.head };
 }

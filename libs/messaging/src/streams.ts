@@ -13,7 +13,10 @@ export interface StreamOptions {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The stream configuration of a context: EVT_<CONTEXT>, file storage, dedup window. */
-export function contextStreamConfig(context: ContextConstants, options: StreamOptions = {}): Partial<StreamConfig> & { name: string } {
+export function contextStreamConfig(
+  context: ContextConstants,
+  options: StreamOptions = {},
+): Partial<StreamConfig> & { name: string } {
   return {
     name: context.stream,
     subjects: [context.subjects],
@@ -28,7 +31,10 @@ export function contextStreamConfig(context: ContextConstants, options: StreamOp
 }
 
 /** The dead-letter stream of a service's consumers: DLQ_<SERVICE> on dlq.<service>.> */
-export function deadLetterStreamConfig(context: ContextConstants, options: StreamOptions = {}): Partial<StreamConfig> & { name: string } {
+export function deadLetterStreamConfig(
+  context: ContextConstants,
+  options: StreamOptions = {},
+): Partial<StreamConfig> & { name: string } {
   return {
     name: context.deadLetterStream,
     subjects: [`${DLQ_SUBJECT_ROOT}.${context.context}.>`],
@@ -43,7 +49,10 @@ export function deadLetterStreamConfig(context: ContextConstants, options: Strea
 }
 
 /** Creates the stream or updates it to the given configuration. Idempotent. */
-export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  config: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(config.name);
   } catch (error) {
@@ -61,5 +70,10 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
 
 export function isNotFound(error: unknown): boolean {
   const e = error as { code?: string; api_error?: { err_code?: number }; message?: string };
-  return e?.code === '404' || e?.api_error?.err_code === 10059 || e?.api_error?.err_code === 10014 || /not found/i.test(e?.message ?? '');
+  return (
+    e?.code === '404' ||
+    e?.api_error?.err_code === 10059 ||
+    e?.api_error?.err_code === 10014 ||
+    /not found/i.test(e?.message ?? '')
+  );
 }

@@ -5,7 +5,7 @@ import { DurableConsumer, EventHandlerContext } from '../src/durable-consumer';
 import { OutboxRelay } from '../src/outbox-relay';
 import { serveReplay } from '../src/replay';
 import { testDatabase, waitFor } from '@palisade/testing';
-import { accountDecider, ledgerContext, setUpLedger } from './ledger.fixture';
+import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from './ledger.fixture';
 
 /** Backbone, end to end, on the shared nats-server and Postgres of this test run. */
 describe('backbone: append → outbox → JetStream → consumer → projection', () => {
@@ -23,25 +23,25 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
     await sql`
       insert into balances (account_id, balance, entries) values (${data.accountId}, ${data.amount ?? 0}, ${data.amount === undefined ? 0 : 1})
       on conflict (account_id) do update
-        set balance = balances.balance + excluded.balance, entries = balances.entries + excluded.entries`.execute(ctx.trx);
+        set balance = balances.balance + excluded.balance, entries = balances.entries + excluded.entries`.execute(
+      ctx.trx,
+    );
     applied.push(event);
   }
 
   beforeAll(async () => {
     database = await testDatabase();
     env = await setUpLedger(ledger, database.url, process.env.NATS_URL!);
-    relay = new OutboxRelay({ db: env.producerDb, databaseUrl: database.url, schema: ledger.context.schema, stream: ledger.context.stream, js: env.js });
-    await relay.start();
-    consumer = new DurableConsumer({
-      owner: ledger.consumerContext,
-      durable: `${ledger.consumerContext.context}-balances`,
+    relay = new OutboxRelay({
+      db: env.producerDb,
+      databaseUrl: database.url,
+      schema: ledger.context.schema,
       stream: ledger.context.stream,
-      filterSubject: ledger.context.subjects,
-      nc: env.nc,
       js: env.js,
-      jsm: env.jsm,
-      db: env.consumerDb,
-      registry: ledger.registry,
+    });
+    await relay.start();
+    env.store.onCommitted(() => relay.committed());
+    consumer = ledgerConsumer(ledger, env, 'balances', {
       handle: project,
       maxDeliver: 3,
       retryDelayMs: () => 20,
@@ -57,7 +57,11 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
   });
 
   async function balance(accountId: string) {
-    return env.consumerDb.selectFrom('balances').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    return env.consumerDb
+      .selectFrom('balances')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
   }
 
   function command(accountId: string, cmd: Parameters<typeof accountDecider.decide>[1]) {
@@ -74,22 +78,36 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
     await command('acc-1', { kind: 'open', accountId: 'acc-1' });
     const amounts = [5, -2, 40, 7, 1];
     for (const amount of amounts) await command('acc-1', { kind: 'record', accountId: 'acc-1', amount });
-    const row = await waitFor(async () => (await balance('acc-1'))?.entries === amounts.length && balance('acc-1'), {
-      description: 'balance of acc-1 projected',
-    });
+    const row = await waitFor(
+      async () => (await balance('acc-1'))?.entries === amounts.length && balance('acc-1'),
+      {
+        description: 'balance of acc-1 projected',
+      },
+    );
     expect(row).toMatchObject({ balance: 51, entries: 5 });
-    const inbox = await env.consumerDb.selectFrom('inbox').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const inbox = await env.consumerDb
+      .selectFrom('inbox')
+      .select(sql<number>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(inbox.n)).toBe(6);
     // The producer's sequence is gap-free and follows commit order.
-    const sequences = applied.filter((e) => (e.data as { accountId: string }).accountId === 'acc-1').map((e) => e.sequence);
+    const sequences = applied
+      .filter((e) => (e.data as { accountId: string }).accountId === 'acc-1')
+      .map((e) => e.sequence);
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    // The acknowledged watermark is written lazily once the relay is idle.
+    await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished === 0, {
+      description: 'watermark recorded',
+    });
     expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 0 });
   });
 
   it('carries the envelope of the contract: ids, type, subject, actor, correlation', async () => {
     const result = await command('acc-2', { kind: 'open', accountId: 'acc-2' });
     const id = result.events[0].envelope.id;
-    const seen = await waitFor(() => applied.find((e) => e.id === id), { description: 'acc-2 opening consumed' });
+    const seen = await waitFor(() => applied.find((e) => e.id === id), {
+      description: 'acc-2 opening consumed',
+    });
     expect(seen).toMatchObject({
       specversion: '1.0',
       type: ledger.accountOpened.type,
@@ -131,7 +149,10 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
     const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
     let firstAppended!: () => void;
     const appended = new Promise<void>((resolve) => (firstAppended = resolve));
-    const append = (trx: Parameters<Parameters<ReturnType<typeof env.producerDb.transaction>['execute']>[0]>[0], amount: number) =>
+    const append = (
+      trx: Parameters<Parameters<ReturnType<typeof env.producerDb.transaction>['execute']>[0]>[0],
+      amount: number,
+    ) =>
       env.store.append(trx, {
         streamId: 'account/acc-4',
         expectedVersion: 1,
@@ -159,7 +180,9 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
     await command('acc-5', { kind: 'record', accountId: 'acc-5', amount: 1 });
     await command('acc-5', { kind: 'record', accountId: 'acc-5', amount: 2 });
     // The good events behind the poison one are applied.
-    await waitFor(async () => (await balance('acc-5'))?.entries === 2, { description: 'acc-5 good entries applied' });
+    await waitFor(async () => (await balance('acc-5'))?.entries === 2, {
+      description: 'acc-5 good entries applied',
+    });
     const dlq = await waitFor(
       async () => {
         const info = await env.jsm.streams.info(ledger.consumerContext.deadLetterStream);
@@ -168,7 +191,9 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       { description: 'poison event in the dead-letter stream' },
     );
     expect(dlq.state.messages).toBe(1);
-    const dead = await env.jsm.streams.getMessage(ledger.consumerContext.deadLetterStream, { seq: dlq.state.first_seq });
+    const dead = await env.jsm.streams.getMessage(ledger.consumerContext.deadLetterStream, {
+      seq: dlq.state.first_seq,
+    });
     expect(dead.header.get('Palisade-Dlq-Code')).toBe('handler_failed');
     expect(dead.header.get('Palisade-Dlq-Deliveries')).toBe('3');
     expect(dead.header.get('Palisade-Dlq-Reason')).toContain('projection refused this event');
@@ -179,18 +204,11 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
 
   it('recovers an event the transport lost by asking the producer to replay it', async () => {
     const responder = serveReplay(env.nc, ledger.context, env.producerDb);
-    const gapConsumer = new DurableConsumer({
-      owner: ledger.consumerContext,
-      durable: `${ledger.consumerContext.context}-gaps`,
-      stream: ledger.context.stream,
-      filterSubject: ledger.context.subjects,
-      nc: env.nc,
-      js: env.js,
-      jsm: env.jsm,
-      db: env.consumerDb,
-      registry: ledger.registry,
+    const gapConsumer = ledgerConsumer(ledger, env, 'gaps', {
       handle: async (event, ctx) => {
-        await sql`insert into balances (account_id, balance, entries) values (${'gap:' + event.id}, ${event.sequence}, 0)`.execute(ctx.trx);
+        await sql`insert into balances (account_id, balance, entries) values (${'gap:' + event.id}, ${event.sequence}, 0)`.execute(
+          ctx.trx,
+        );
       },
       gapCheck: { producer: ledger.context.context, intervalMs: 60_000, graceMs: 20 },
     });
@@ -205,24 +223,93 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       let deleted = false;
       for (let seq = info.state.first_seq; seq <= info.state.last_seq && !deleted; seq++) {
         const m = await env.jsm.streams.getMessage(ledger.context.stream, { seq }).catch(() => undefined);
-        if (m && JSON.parse(new TextDecoder().decode(m.data)).id === lostId) deleted = await env.jsm.streams.deleteMessage(ledger.context.stream, seq);
+        if (m && JSON.parse(new TextDecoder().decode(m.data)).id === lostId)
+          deleted = await env.jsm.streams.deleteMessage(ledger.context.stream, seq);
       }
       expect(deleted).toBe(true);
       await gapConsumer.start();
       const total = (await env.jsm.streams.info(ledger.context.stream)).state.messages;
       // Everything still on the stream arrives; the hole it leaves makes the consumer replay it.
       await waitFor(
-        () => env.consumerDb.selectFrom('balances').selectAll().where('account_id', '=', `gap:${lostId}`).executeTakeFirst(),
+        () =>
+          env.consumerDb
+            .selectFrom('balances')
+            .selectAll()
+            .where('account_id', '=', `gap:${lostId}`)
+            .executeTakeFirst(),
         { description: 'the lost event recovered by replay' },
       );
       await waitFor(() => gapConsumer.status().applied === total + 1, { description: 'stream consumed' });
       // Nothing is missing below the head any more, and nothing is applied twice.
       expect(await gapConsumer.checkGaps()).toBe(0);
-      const gapRows = await env.consumerDb.selectFrom('balances').select(sql<number>`count(*)`.as('n')).where('account_id', 'like', 'gap:%').executeTakeFirstOrThrow();
+      const gapRows = await env.consumerDb
+        .selectFrom('balances')
+        .select(sql<number>`count(*)`.as('n'))
+        .where('account_id', 'like', 'gap:%')
+        .executeTakeFirstOrThrow();
       expect(Number(gapRows.n)).toBe(total + 1);
     } finally {
       await gapConsumer.stop();
       responder.unsubscribe();
+    }
+  });
+});
+
+describe('outbox relay leadership', () => {
+  it('has one leader per schema; a commit on another replica wakes it through NOTIFY, not polling', async () => {
+    const ledger = ledgerContext();
+    const database = await testDatabase();
+    const env = await setUpLedger(ledger, database.url, process.env.NATS_URL!);
+    const options = {
+      db: env.producerDb,
+      databaseUrl: database.url,
+      schema: ledger.context.schema,
+      stream: ledger.context.stream,
+      js: env.js,
+      pollIntervalMs: 600_000,
+    };
+    const leader = new OutboxRelay(options);
+    const replica = new OutboxRelay(options);
+    try {
+      await leader.start();
+      await replica.start();
+      expect([leader.status().leader, replica.status().leader]).toEqual([true, false]);
+      // This "replica" commits; only its non-leading relay hears about it.
+      env.store.onCommitted(() => replica.committed());
+      await executeCommand(env.producerDb, env.store, {
+        streamId: 'account/replicated',
+        decider: accountDecider,
+        command: { kind: 'open', accountId: 'replicated' },
+        metadata: { orgId: 'org-r', actor: 'system' },
+      });
+      // Polling is 10 minutes away: only the notification can have woken the leader.
+      await waitFor(async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === 1, {
+        description: 'event relayed by the leader',
+      });
+      expect(leader.status().published).toBe(1);
+      expect(replica.status().published).toBe(0);
+      await leader.stop();
+      // The leader goes away: told by its NOTIFY, the replica takes the lock at once (its
+      // election timer is a second away) and relays the next commit.
+      await waitFor(() => replica.status().leader, {
+        description: 'replica to become leader',
+        timeoutMs: 900,
+      });
+      await executeCommand(env.producerDb, env.store, {
+        streamId: 'account/after-failover',
+        decider: accountDecider,
+        command: { kind: 'open', accountId: 'after-failover' },
+        metadata: { orgId: 'org-r', actor: 'system' },
+      });
+      await waitFor(async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === 2, {
+        description: 'event relayed by the new leader',
+      });
+      expect(replica.status().published).toBe(1);
+    } finally {
+      await replica.stop();
+      await leader.stop();
+      await env.close();
+      await database.drop();
     }
   });
 });

@@ -30,7 +30,8 @@ function valid(overrides: Partial<EventEnvelope> = {}): EventEnvelope {
   };
 }
 const subject = noted.subject('org-1');
-const bytes = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+const bytes = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
 
 /** Decoding either yields a valid envelope or throws a DecodeError: nothing else, ever. */
 function decodeOutcome(s: string, data: Uint8Array): string {
@@ -56,34 +57,56 @@ describe('decodeEnvelope', () => {
     expect(decodeOutcome(subject, bytes({ ...valid(), sequence: 0 }))).toBe('invalid_envelope');
     expect(decodeOutcome(noted.subject('org-2'), bytes(valid()))).toBe('subject_mismatch');
     expect(decodeOutcome('evt.sample.org-1.note.deleted', bytes(valid()))).toBe('subject_mismatch');
-    expect(decodeOutcome(subject, bytes({ ...valid(), source: '/palisade/identity' }))).toBe('subject_mismatch');
-    expect(decodeOutcome(subject, bytes(valid({ data: { noteId: 'x', text: 'hello' } })))).toBe('invalid_event_payload');
-    expect(decodeOutcome(subject, bytes(valid({ data: { ...valid().data as object, admin: true } })))).toBe('invalid_event_payload');
-    expect(decodeOutcome('evt.sample.org-1.note.shredded', bytes(valid({ type: 'palisade.sample.note.shredded.v1' })))).toBe('unknown_event_type');
+    expect(decodeOutcome(subject, bytes({ ...valid(), source: '/palisade/identity' }))).toBe(
+      'subject_mismatch',
+    );
+    expect(decodeOutcome(subject, bytes(valid({ data: { noteId: 'x', text: 'hello' } })))).toBe(
+      'invalid_event_payload',
+    );
+    expect(decodeOutcome(subject, bytes(valid({ data: { ...(valid().data as object), admin: true } })))).toBe(
+      'invalid_event_payload',
+    );
+    expect(
+      decodeOutcome(
+        'evt.sample.org-1.note.shredded',
+        bytes(valid({ type: 'palisade.sample.note.shredded.v1' })),
+      ),
+    ).toBe('unknown_event_type');
     expect(decodeOutcome(subject, new Uint8Array(MAX_EVENT_BYTES + 1))).toBe('too_large');
   });
 
   it('never throws anything but a DecodeError on arbitrary bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 512 }), fc.string({ maxLength: 80 }), (data, s) => {
-      expect(['ok', 'not_json', 'invalid_envelope', 'subject_mismatch', 'unknown_event_type', 'invalid_event_payload']).toContain(
-        decodeOutcome(s, data),
-      );
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), fc.string({ maxLength: 80 }), (data, s) => {
+        expect([
+          'ok',
+          'not_json',
+          'invalid_envelope',
+          'subject_mismatch',
+          'unknown_event_type',
+          'invalid_event_payload',
+        ]).toContain(decodeOutcome(s, data));
+      }),
+    );
   });
 
   it('never accepts a mutated envelope that breaks the contract, and never crashes on one', () => {
     const keys = Object.keys(valid()) as (keyof EventEnvelope)[];
     fc.assert(
-      fc.property(fc.constantFrom(...keys), fc.anything({ withNullPrototype: true, withBigInt: false }), (key, value) => {
-        const mutated = { ...valid(), [key]: value } as Record<string, unknown>;
-        const outcome = decodeOutcome(subject, bytes(mutated));
-        if (outcome === 'ok') {
-          // Whatever got through still satisfies the envelope and payload contracts.
-          const decoded = decodeEnvelope(subject, bytes(mutated), registry);
-          expect(decoded.type).toBe(noted.type);
-          expect(noted.data.safeParse(decoded.data).success).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...keys),
+        fc.anything({ withNullPrototype: true, withBigInt: false }),
+        (key, value) => {
+          const mutated = { ...valid(), [key]: value } as Record<string, unknown>;
+          const outcome = decodeOutcome(subject, bytes(mutated));
+          if (outcome === 'ok') {
+            // Whatever got through still satisfies the envelope and payload contracts.
+            const decoded = decodeEnvelope(subject, bytes(mutated), registry);
+            expect(decoded.type).toBe(noted.type);
+            expect(noted.data.safeParse(decoded.data).success).toBe(true);
+          }
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -2,10 +2,9 @@ import path from 'node:path';
 import { EventEnvelope } from '@palisade/contracts';
 import { executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
-import { DurableConsumer } from '../src/durable-consumer';
 import { OutboxRelay } from '../src/outbox-relay';
 import { privateNats, runTsChild, testDatabase, waitFor } from '@palisade/testing';
-import { accountDecider, AccountCommand, ledgerContext, setUpLedger } from './ledger.fixture';
+import { accountDecider, AccountCommand, ledgerContext, setUpLedger, ledgerConsumer } from './ledger.fixture';
 
 type Env = Awaited<ReturnType<typeof setUpLedger>>;
 
@@ -21,16 +20,7 @@ function commandOn(env: Env) {
 
 /** A consumer that counts how often each event id reached the handler (effects in its schema). */
 function countingConsumer(ledger: ReturnType<typeof ledgerContext>, env: Env, seen: Map<string, number>) {
-  return new DurableConsumer({
-    owner: ledger.consumerContext,
-    durable: `${ledger.consumerContext.context}-count`,
-    stream: ledger.context.stream,
-    filterSubject: ledger.context.subjects,
-    nc: env.nc,
-    js: env.js,
-    jsm: env.jsm,
-    db: env.consumerDb,
-    registry: ledger.registry,
+  return ledgerConsumer(ledger, env, 'count', {
     handle: async (event: EventEnvelope, ctx) => {
       const data = event.data as { accountId: string; amount?: number };
       await sql`
@@ -68,16 +58,29 @@ describe('durability of the backbone', () => {
       expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(10);
       expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 10 });
 
-      relay = new OutboxRelay({ db: env.producerDb, databaseUrl: database.url, schema: ledger.context.schema, stream: ledger.context.stream, js: env.js });
+      relay = new OutboxRelay({
+        db: env.producerDb,
+        databaseUrl: database.url,
+        schema: ledger.context.schema,
+        stream: ledger.context.stream,
+        js: env.js,
+      });
       await relay.start();
-      await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished === 0, { description: 'outbox drained after restart' });
+      env.store.onCommitted(() => relay!.committed());
+      await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished === 0, {
+        description: 'outbox drained after restart',
+      });
       // The re-publication was deduplicated by Nats-Msg-Id.
       expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(10);
 
       await consumer.start();
       await waitFor(() => seen.size === 10, { description: 'all ten events consumed' });
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
-      const row = await env.consumerDb.selectFrom('balances').selectAll().where('account_id', '=', 'crash').executeTakeFirstOrThrow();
+      const row = await env.consumerDb
+        .selectFrom('balances')
+        .selectAll()
+        .where('account_id', '=', 'crash')
+        .executeTakeFirstOrThrow();
       expect(row).toMatchObject({ balance: 45, entries: 9 });
     } finally {
       await consumer.stop();
@@ -105,25 +108,37 @@ describe('durability of the backbone', () => {
     });
     try {
       await relay.start();
+      env.store.onCommitted(() => relay.committed());
       await consumer.start();
       const command = commandOn(env);
       await command('outage', { kind: 'open', accountId: 'outage' });
       await waitFor(() => seen.size === 1, { description: 'first event before the outage' });
 
       await nats.kill();
-      for (let i = 1; i <= 50; i++) await command('outage', { kind: 'record', accountId: 'outage', amount: i });
+      for (let i = 1; i <= 50; i++)
+        await command('outage', { kind: 'record', accountId: 'outage', amount: i });
       const backlog = await outboxBacklog(env.producerDb);
       expect(backlog.unsequenced + backlog.unpublished).toBeGreaterThan(0);
 
       await nats.restart();
-      await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished + (await outboxBacklog(env.producerDb)).unsequenced === 0, {
-        description: 'outbox drained after NATS returned',
-        timeoutMs: 30_000,
-      });
+      await waitFor(
+        async () =>
+          (await outboxBacklog(env.producerDb)).unpublished +
+            (await outboxBacklog(env.producerDb)).unsequenced ===
+          0,
+        {
+          description: 'outbox drained after NATS returned',
+          timeoutMs: 30_000,
+        },
+      );
       await waitFor(() => seen.size === 51, { description: 'every event consumed', timeoutMs: 30_000 });
       expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(51);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
-      const row = await env.consumerDb.selectFrom('balances').selectAll().where('account_id', '=', 'outage').executeTakeFirstOrThrow();
+      const row = await env.consumerDb
+        .selectFrom('balances')
+        .selectAll()
+        .where('account_id', '=', 'outage')
+        .executeTakeFirstOrThrow();
       expect(row).toMatchObject({ balance: (50 * 51) / 2, entries: 50 });
     } finally {
       await consumer.stop();

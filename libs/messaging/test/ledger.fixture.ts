@@ -9,7 +9,9 @@ import {
   ServiceDatabase,
 } from '@palisade/persistence';
 import { sql } from 'kysely';
-import { connect, NatsConnection } from 'nats';
+import { NatsConnection } from 'nats';
+import { connectNats } from '../src/connection';
+import { DurableConsumer, DurableConsumerOptions } from '../src/durable-consumer';
 import { z } from 'zod';
 import { contextStreamConfig, deadLetterStreamConfig, ensureStream } from '../src/streams';
 
@@ -19,7 +21,12 @@ import { contextStreamConfig, deadLetterStreamConfig, ensureStream } from '../sr
  * its streams, subjects and schemas are the test's own.
  */
 export function ledgerContext() {
-  const context = contextConstants(`t${randomBytes(5).toString('hex')}`);
+  return ledgerFromName(`t${randomBytes(5).toString('hex')}`);
+}
+
+/** The ledger context of a given name (another process of the same test or benchmark). */
+export function ledgerFromName(name: string) {
+  const context = contextConstants(name);
   const accountOpened = defineEvent({
     context: context.context,
     entity: 'account',
@@ -32,17 +39,27 @@ export function ledgerContext() {
     entity: 'entry',
     verb: 'recorded',
     description: 'an amount was booked on an account',
-    data: z.object({ accountId: z.string().min(1).max(64), amount: z.int(), memo: z.string().max(200).optional() }).strict(),
+    data: z
+      .object({ accountId: z.string().min(1).max(64), amount: z.int(), memo: z.string().max(200).optional() })
+      .strict(),
   });
   const events = [accountOpened, entryRecorded] as const;
   const consumerContext = contextConstants(`${context.context}-reader`);
-  return { context, consumerContext, events, accountOpened, entryRecorded, registry: new EventRegistry(events) };
+  return {
+    context,
+    consumerContext,
+    events,
+    accountOpened,
+    entryRecorded,
+    registry: new EventRegistry(events),
+  };
 }
 
 export type Ledger = ReturnType<typeof ledgerContext>;
 export type LedgerEvent = DomainEventOf<Ledger['accountOpened']> | DomainEventOf<Ledger['entryRecorded']>;
 
-export type AccountCommand = { kind: 'open'; accountId: string } | { kind: 'record'; accountId: string; amount: number; memo?: string };
+export type AccountCommand =
+  { kind: 'open'; accountId: string } | { kind: 'record'; accountId: string; amount: number; memo?: string };
 export interface AccountState {
   open: boolean;
   balance: number;
@@ -61,7 +78,12 @@ export const accountDecider: Decider<AccountState, AccountCommand, LedgerEvent> 
         return [{ type: 'account.opened', data: { accountId: command.accountId } }];
       case 'record':
         if (!state.open) throw new LedgerRuleError('account not open');
-        return [{ type: 'entry.recorded', data: { accountId: command.accountId, amount: command.amount, memo: command.memo } }];
+        return [
+          {
+            type: 'entry.recorded',
+            data: { accountId: command.accountId, amount: command.amount, memo: command.memo },
+          },
+        ];
     }
   },
   evolve(state, event) {
@@ -81,18 +103,35 @@ export interface BalancesTables {
 export const readerMigrations: MigrationSet = {
   '202611230100_balances': {
     async up(db) {
-      await sql`create table balances (account_id text primary key, balance bigint not null, entries int not null)`.execute(db);
+      await sql`create table balances (account_id text primary key, balance bigint not null, entries int not null)`.execute(
+        db,
+      );
     },
   },
 };
 
 /** Producer and consumer databases (own schemas), a NATS connection and the context's streams. */
-export async function setUpLedger(ledger: Ledger, databaseUrl: string, natsUrl: string) {
-  const producerDb = createDatabase({ url: databaseUrl, schema: ledger.context.schema, poolSize: 40 });
-  const consumerDb: ServiceDatabase<BalancesTables> = createDatabase<BalancesTables>({ url: databaseUrl, schema: ledger.consumerContext.schema });
+export async function setUpLedger(
+  ledger: Ledger,
+  databaseUrl: string,
+  natsUrl: string,
+  options: { poolSize?: number } = {},
+) {
+  const producerDb = createDatabase({
+    url: databaseUrl,
+    schema: ledger.context.schema,
+    poolSize: options.poolSize,
+  });
+  const consumerDb: ServiceDatabase<BalancesTables> = createDatabase<BalancesTables>({
+    url: databaseUrl,
+    schema: ledger.consumerContext.schema,
+  });
   await runMigrations(producerDb, ledger.context.schema);
   await runMigrations(consumerDb, ledger.consumerContext.schema, readerMigrations);
-  const nc: NatsConnection = await connect({ servers: natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc: NatsConnection = await connectNats({
+    servers: natsUrl,
+    name: `ledger-${ledger.context.context}`,
+  });
   const jsm = await nc.jetstreamManager();
   await ensureStream(jsm, contextStreamConfig(ledger.context));
   await ensureStream(jsm, deadLetterStreamConfig(ledger.consumerContext));
@@ -110,4 +149,30 @@ export async function setUpLedger(ledger: Ledger, databaseUrl: string, natsUrl: 
       await consumerDb.destroy();
     },
   };
+}
+
+export type LedgerEnv = Awaited<ReturnType<typeof setUpLedger>>;
+
+type ConsumerWiring =
+  'owner' | 'durable' | 'stream' | 'filterSubject' | 'nc' | 'js' | 'jsm' | 'db' | 'registry';
+
+/** A durable consumer of the ledger's stream that applies effects in the reader's schema. */
+export function ledgerConsumer(
+  ledger: Ledger,
+  env: LedgerEnv,
+  purpose: string,
+  options: Omit<DurableConsumerOptions, ConsumerWiring>,
+): DurableConsumer {
+  return new DurableConsumer({
+    owner: ledger.consumerContext,
+    durable: `${ledger.consumerContext.context}-${purpose}`,
+    stream: ledger.context.stream,
+    filterSubject: ledger.context.subjects,
+    nc: env.nc,
+    js: env.js,
+    jsm: env.jsm,
+    db: env.consumerDb,
+    registry: ledger.registry,
+    ...options,
+  });
 }

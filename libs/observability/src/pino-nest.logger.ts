@@ -2,7 +2,13 @@ import { LoggerService } from '@nestjs/common';
 import type { Level, Logger } from 'pino';
 
 /** Nest's own start-up chatter (one line per module and route): debug, not info. */
-const FRAMEWORK_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestMicroservice']);
+const FRAMEWORK_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestMicroservice',
+]);
 
 /** Nest's logger calls, written as pino JSON lines (so Nest's own messages get the same redaction). */
 export class PinoNestLogger implements LoggerService {
@@ -10,7 +16,11 @@ export class PinoNestLogger implements LoggerService {
 
   log(message: unknown, ...params: unknown[]): void {
     const context = params[params.length - 1];
-    this.write(typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context) ? 'debug' : 'info', message, params);
+    this.write(
+      typeof context === 'string' && FRAMEWORK_CONTEXTS.has(context) ? 'debug' : 'info',
+      message,
+      params,
+    );
   }
 
   error(message: unknown, ...params: unknown[]): void {

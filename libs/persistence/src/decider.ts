@@ -14,7 +14,10 @@ export interface Decider<S, C, E extends DomainEvent> {
 }
 
 /** Folds events into a state with a decider's evolve. */
-export function fold<S, E extends DomainEvent>(decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>, events: readonly E[]): S {
+export function fold<S, E extends DomainEvent>(
+  decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>,
+  events: readonly E[],
+): S {
   return events.reduce((state, event) => decider.evolve(state, event), decider.initialState);
 }
 
@@ -40,8 +43,10 @@ export interface CommandResult<S, E extends DomainEvent> {
 }
 
 /**
- * The write path: load the aggregate, decide, then in ONE transaction append the events
- * (optimistic concurrency), update projections and insert outbox rows.
+ * The write path: load the aggregate, decide, then append the events with their outbox rows and,
+ * when the command has projections, update them in the same transaction. Without projections the
+ * append is a single statement and commits alone: optimistic concurrency (the stream version
+ * checked in that statement) is what keeps writers apart, not a transaction around the load.
  */
 export async function executeCommand<S, C, E extends DomainEvent, Db extends AnyDatabase>(
   db: Db,
@@ -50,23 +55,42 @@ export async function executeCommand<S, C, E extends DomainEvent, Db extends Any
 ): Promise<CommandResult<S, E>> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await db.transaction().execute(async (trx) => {
-        const history = await store.readStream<E>(trx, request.streamId);
-        const state = fold(request.decider, history.map((stored) => stored.event));
-        const decided = request.decider.decide(state, request.command);
-        const next = decided.reduce((s, e) => request.decider.evolve(s, e), state);
-        const stored = await store.append(trx, {
+      const history = await store.readStream<E>(db, request.streamId);
+      const state = fold(
+        request.decider,
+        history.map((stored) => stored.event),
+      );
+      const decided = request.decider.decide(state, request.command);
+      const next = decided.reduce((s, e) => request.decider.evolve(s, e), state);
+      const version = history.length;
+      if (decided.length === 0) return { events: [], state, version };
+      const append = (target: AnyDatabase) =>
+        store.append(target, {
           streamId: request.streamId,
-          expectedVersion: history.length,
+          expectedVersion: version,
           events: decided,
           metadata: request.metadata,
           subject: request.subject,
         });
-        if (request.project && stored.length) await request.project(trx as unknown as Db, stored, next);
-        return { events: stored, state: next, version: history.length + stored.length };
-      });
+      let stored: StoredEvent<E>[];
+      if (request.project) {
+        const project = request.project;
+        let transaction: AnyDatabase | undefined;
+        stored = await db.transaction().execute(async (trx) => {
+          transaction = trx;
+          const appended = await append(trx);
+          await project(trx as unknown as Db, appended, next);
+          return appended;
+        });
+        store.afterCommit(transaction!);
+      } else {
+        stored = await append(db);
+        store.afterCommit(db);
+      }
+      return { events: stored, state: next, version: version + stored.length };
     } catch (error) {
-      if (!(error instanceof ConcurrencyConflictError) || attempt >= (request.conflictRetries ?? 0)) throw error;
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= (request.conflictRetries ?? 0))
+        throw error;
     }
   }
 }

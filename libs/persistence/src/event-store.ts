@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { AnyDatabase, asPersistence } from './database';
 import { v7 as uuidv7 } from 'uuid';
 import { ConcurrencyConflictError } from './errors';
+import { MicroBatcher } from './micro-batcher';
 
 /** A domain event: `{ type: '<entity>.<verb>', data }`. */
 export interface DomainEvent<T extends string = string, D = unknown> {
@@ -52,6 +53,17 @@ export interface StoredEvent<E extends DomainEvent = DomainEvent> {
 
 type Db = AnyDatabase;
 
+interface StreamRow {
+  version: number;
+  envelope: Record<string, unknown>;
+}
+
+interface PreparedAppend {
+  request: AppendRequest;
+  envelopes: UnsequencedEnvelope[];
+  subjects: string[];
+}
+
 const MAX_STREAM_ID = 256;
 
 /**
@@ -62,6 +74,12 @@ export class EventStore {
   /** The newest definition of each domain event name: what new events are written as. */
   private readonly definitions = new Map<string, EventDefinition>();
   private readonly registry: EventRegistry;
+  /** Transactions that appended; after they commit, the relay is told (see afterCommit). */
+  private readonly appendedIn = new WeakSet<object>();
+  private committedListener?: () => void;
+  /** Group commit of appends made outside a transaction, per database. */
+  private readonly batchers = new WeakMap<object, MicroBatcher<PreparedAppend, number>>();
+  private readonly loaders = new WeakMap<object, MicroBatcher<string, StreamRow[]>>();
 
   constructor(
     readonly context: ContextConstants,
@@ -109,78 +127,217 @@ export class EventStore {
   }
 
   /**
-   * Appends inside the caller's transaction. Throws ConcurrencyConflictError when the stream
-   * is not at `expectedVersion` — including when a concurrent transaction appended first.
+   * Appends events, their outbox rows and the stream's new version atomically. Inside a caller's
+   * transaction this is one statement in it. Outside one, concurrent appends are grouped into one
+   * multi-stream statement and one commit (group commit); each stream keeps its own version check.
+   * Throws ConcurrencyConflictError when the stream is not at `expectedVersion`, including when a
+   * concurrent writer got there first; a lost race writes nothing.
    */
-  async append<E extends DomainEvent>(trx: Db, request: AppendRequest<E>): Promise<StoredEvent<E>[]> {
+  async append<E extends DomainEvent>(db: Db, request: AppendRequest<E>): Promise<StoredEvent<E>[]> {
     if (!request.streamId || request.streamId.length > MAX_STREAM_ID) {
       throw new Error(`stream id must be 1..${MAX_STREAM_ID} characters`);
     }
+    const expected = request.expectedVersion;
+    if (expected !== 'any' && (!Number.isInteger(expected) || expected < 0)) {
+      throw new Error(`expected version must be a non-negative integer or 'any'`);
+    }
     if (request.events.length === 0) return [];
-    const envelopes = this.envelopes(request);
-    const firstVersion = (await this.advanceStream(trx, request.streamId, request.expectedVersion, envelopes.length)) + 1;
-    const subjects = envelopes.map((envelope, i) => {
-      const definition = this.definitions.get(request.events[i].type)!;
-      return definition.subject(envelope.orgid);
-    });
-    await sql`
-      with inserted as (
-        insert into events (stream_id, version, event_id, type, org_id, subject, envelope)
-        select ${request.streamId}, v.version, v.event_id, v.type, v.org_id, v.subject, v.envelope
-        from unnest(${envelopes.map((_, i) => firstVersion + i)}::int[], ${envelopes.map((e) => e.id)}::uuid[],
-                    ${envelopes.map((e) => e.type)}::text[], ${envelopes.map((e) => e.orgid)}::text[],
-                    ${subjects}::text[], ${envelopes.map((e) => JSON.stringify(e))}::jsonb[])
-          as v(version, event_id, type, org_id, subject, envelope)
-        returning position
-      )
-      insert into outbox (position) select position from inserted`.execute(trx);
-    return envelopes.map((envelope, i) => ({
+    const prepared: PreparedAppend = { request, envelopes: this.envelopes(request), subjects: [] };
+    prepared.subjects = prepared.envelopes.map((envelope, i) =>
+      this.definitions.get(request.events[i].type)!.subject(envelope.orgid),
+    );
+    this.appendedIn.add(db);
+    const before =
+      db.isTransaction || expected === 'any'
+        ? await this.appendOne(db, prepared)
+        : await this.appendBatcher(db).submit(prepared);
+    return prepared.envelopes.map((envelope, i) => ({
       streamId: request.streamId,
-      version: firstVersion + i,
-      event: request.events[i],
+      version: before + i + 1,
+      event: request.events[i] as E,
       envelope,
     }));
   }
 
-  /** Moves the stream's version forward by `count`; returns the version before. */
-  private async advanceStream(trx: Db, streamId: string, expected: ExpectedVersion, count: number): Promise<number> {
-    if (expected === 'any') {
-      const { rows } = await sql<{ version: number }>`
-        insert into streams (stream_id, version) values (${streamId}, ${count})
-        on conflict (stream_id) do update set version = streams.version + ${count}
-        returning version`.execute(trx);
-      return rows[0].version - count;
-    }
-    if (!Number.isInteger(expected) || expected < 0) throw new Error(`expected version must be a non-negative integer or 'any'`);
-    const result =
-      expected === 0
-        ? await sql`insert into streams (stream_id, version) values (${streamId}, ${count}) on conflict do nothing`.execute(trx)
-        : await sql`update streams set version = ${expected + count} where stream_id = ${streamId} and version = ${expected}`.execute(
-            trx,
-          );
-    if (Number(result.numAffectedRows ?? 0) !== 1) {
-      const current = await asPersistence(trx).selectFrom('streams').select('version').where('stream_id', '=', streamId).executeTakeFirst();
-      throw new ConcurrencyConflictError(streamId, expected, current?.version ?? 0);
-    }
-    return expected;
+  /** One append as one statement; returns the stream version before it. */
+  private async appendOne(db: Db, prepared: PreparedAppend): Promise<number> {
+    const { request, envelopes, subjects } = prepared;
+    const { streamId, expectedVersion: expected } = request;
+    const count = envelopes.length;
+    const advance =
+      expected === 'any'
+        ? sql`insert into streams (stream_id, version) values (${streamId}, ${count})
+              on conflict (stream_id) do update set version = streams.version + ${count} returning version - ${count} as before`
+        : expected === 0
+          ? sql`insert into streams (stream_id, version) values (${streamId}, ${count}) on conflict do nothing returning 0 as before`
+          : sql`update streams set version = ${expected + count} where stream_id = ${streamId} and version = ${expected}
+                returning ${expected}::int as before`;
+    const { rows } = await sql<{ before: number | null }>`
+      with advanced as (${advance}),
+      inserted as (
+        insert into events (stream_id, version, event_id, type, org_id, subject, envelope, traceparent)
+        select ${streamId}, advanced.before + v.n, v.event_id, v.type, v.org_id, v.subject, v.envelope, v.traceparent
+        from advanced,
+             unnest(${envelopes.map((e) => e.id)}::uuid[], ${envelopes.map((e) => e.type)}::text[], ${envelopes.map((e) => e.orgid)}::text[],
+                    ${subjects}::text[], ${envelopes.map((e) => JSON.stringify(e))}::json[], ${envelopes.map((e) => e.traceparent ?? null)}::text[])
+               with ordinality as v(event_id, type, org_id, subject, envelope, traceparent, n)
+        order by v.n
+        returning position
+      ),
+      queued as (insert into outbox (position) select position from inserted returning position)
+      select (select before from advanced) as before, (select count(*) from queued) as queued`.execute(db);
+    const before = rows[0]?.before;
+    if (before === null || before === undefined) throw await this.conflict(db, streamId, expected);
+    return before;
   }
 
-  /** Every event of a stream, oldest first. */
-  async readStream<E extends DomainEvent = DomainEvent>(db: Db, streamId: string): Promise<StoredEvent<E>[]> {
-    const rows = await asPersistence(db)
-      .selectFrom('events')
-      .select(['version', 'envelope'])
+  private appendBatcher(db: Db): MicroBatcher<PreparedAppend, number> {
+    let batcher = this.batchers.get(db);
+    if (!batcher) {
+      batcher = new MicroBatcher((batch) => this.appendMany(db, batch), { maxBatch: 256, concurrency: 4 });
+      this.batchers.set(db, batcher);
+    }
+    return batcher;
+  }
+
+  /**
+   * Many appends (numeric expected versions, at most one per stream) as ONE statement: streams
+   * that pass their version check get their events and outbox rows, the others get a conflict.
+   */
+  private async appendMany(db: Db, batch: PreparedAppend[]): Promise<Array<number | Error>> {
+    const outcomes: Array<number | Error | undefined> = new Array(batch.length);
+    // Two appends to one stream in one statement would both see the same version: run the
+    // later ones on their own, after this batch (they will conflict unless they expected that).
+    const first = new Map<string, number>();
+    const later: number[] = [];
+    batch.forEach((p, i) =>
+      first.has(p.request.streamId) ? later.push(i) : first.set(p.request.streamId, i),
+    );
+    const included = [...first.values()];
+    const streams = included.map((i) => batch[i]);
+    const events = streams.flatMap((p) =>
+      p.envelopes.map((envelope, k) => ({ p, envelope, k: k + 1, subject: p.subjects[k] })),
+    );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { rows } = await sql<{ stream_id: string; before: number }>`
+          with req as (
+            select * from unnest(${streams.map((p) => p.request.streamId)}::text[], ${streams.map((p) => p.request.expectedVersion as number)}::int[],
+                                 ${streams.map((p) => p.envelopes.length)}::int[]) as r(stream_id, expected, n)
+          ),
+          created as (
+            insert into streams (stream_id, version) select stream_id, n from req where expected = 0
+            on conflict do nothing returning stream_id, 0 as before
+          ),
+          updated as (
+            -- The = any(...) key condition keeps this an index lookup whatever the statistics say.
+            update streams s set version = req.expected + req.n from req
+            where s.stream_id = any(${streams.filter((p) => p.request.expectedVersion !== 0).map((p) => p.request.streamId)}::text[])
+              and req.expected > 0 and s.stream_id = req.stream_id and s.version = req.expected
+            returning s.stream_id, req.expected as before
+          ),
+          advanced as (select stream_id, before from created union all select stream_id, before from updated),
+          inserted as (
+            insert into events (stream_id, version, event_id, type, org_id, subject, envelope, traceparent)
+            select e.stream_id, a.before + e.k, e.event_id, e.type, e.org_id, e.subject, e.envelope, e.traceparent
+            from unnest(${events.map((e) => e.p.request.streamId)}::text[], ${events.map((e) => e.k)}::int[], ${events.map((e) => e.envelope.id)}::uuid[],
+                        ${events.map((e) => e.envelope.type)}::text[], ${events.map((e) => e.envelope.orgid)}::text[], ${events.map((e) => e.subject)}::text[],
+                        ${events.map((e) => JSON.stringify(e.envelope))}::json[], ${events.map((e) => e.envelope.traceparent ?? null)}::text[])
+                   with ordinality as e(stream_id, k, event_id, type, org_id, subject, envelope, traceparent, ord)
+            join advanced a on a.stream_id = e.stream_id
+            order by e.ord
+            returning position
+          ),
+          queued as (insert into outbox (position) select position from inserted returning position)
+          select a.stream_id, a.before, (select count(*) from queued) as queued from advanced a`.execute(db);
+        const advanced = new Map(rows.map((r) => [r.stream_id, r.before]));
+        for (const i of included) {
+          const before = advanced.get(batch[i].request.streamId);
+          outcomes[i] =
+            before ?? (await this.conflict(db, batch[i].request.streamId, batch[i].request.expectedVersion));
+        }
+        break;
+      } catch (error) {
+        // Another writer locked the same streams in the other order: the statement is atomic, retry it.
+        if ((error as { code?: string }).code !== '40P01' || attempt >= 3) throw error;
+      }
+    }
+    for (const i of later) {
+      try {
+        outcomes[i] = await this.appendOne(db, batch[i]);
+      } catch (error) {
+        outcomes[i] = error as Error;
+      }
+    }
+    return outcomes as Array<number | Error>;
+  }
+
+  private async conflict(
+    db: Db,
+    streamId: string,
+    expected: ExpectedVersion,
+  ): Promise<ConcurrencyConflictError> {
+    const current = await asPersistence(db)
+      .selectFrom('streams')
+      .select('version')
       .where('stream_id', '=', streamId)
-      .orderBy('version')
-      .execute();
+      .executeTakeFirst();
+    return new ConcurrencyConflictError(streamId, expected === 'any' ? -1 : expected, current?.version ?? 0);
+  }
+
+  /** Called after a transaction that appended events has committed (the runtime wakes its relay). */
+  onCommitted(listener: () => void): void {
+    this.committedListener = listener;
+  }
+
+  /**
+   * Tell the store that `trx` committed: if it appended events, the outbox relay is woken.
+   * Whoever commits a transaction that may have appended calls this (executeCommand and the
+   * event consumers do); anything missed is still found by the relay's polling.
+   */
+  afterCommit(trx: Db): void {
+    if (this.appendedIn.has(trx)) this.committedListener?.();
+  }
+
+  /** Every event of a stream, oldest first (loads made together outside a transaction share one query). */
+  async readStream<E extends DomainEvent = DomainEvent>(db: Db, streamId: string): Promise<StoredEvent<E>[]> {
+    const rows = db.isTransaction
+      ? (await this.loadStreams(db, [streamId]))[0]
+      : await this.loadBatcher(db).submit(streamId);
     return rows.map((row) => {
       const envelope = row.envelope as unknown as UnsequencedEnvelope;
       const stored = this.registry.get(envelope.type);
-      if (!stored) throw new Error(`stream "${streamId}" holds ${envelope.type}, which the ${this.context.context} context does not define`);
+      if (!stored)
+        throw new Error(
+          `stream "${streamId}" holds ${envelope.type}, which the ${this.context.context} context does not define`,
+        );
       // Old versions are upcast so that evolve() only ever sees the current shape.
       const current = this.definitions.get(stored.name)!;
       const { data } = this.registry.decode(envelope, current);
       return { streamId, version: row.version, envelope, event: { type: current.name, data } as E };
     });
+  }
+
+  private loadBatcher(db: Db): MicroBatcher<string, StreamRow[]> {
+    let batcher = this.loaders.get(db);
+    if (!batcher) {
+      batcher = new MicroBatcher((ids) => this.loadStreams(db, ids), { maxBatch: 256, concurrency: 4 });
+      this.loaders.set(db, batcher);
+    }
+    return batcher;
+  }
+
+  private async loadStreams(db: Db, streamIds: string[]): Promise<StreamRow[][]> {
+    const { rows } = await sql<StreamRow & { stream_id: string }>`
+      select stream_id, version, envelope from events
+      where stream_id = any(${[...new Set(streamIds)]}::text[])
+      order by stream_id, version`.execute(db);
+    const byStream = new Map<string, StreamRow[]>();
+    for (const row of rows) {
+      const list = byStream.get(row.stream_id) ?? [];
+      list.push(row);
+      byStream.set(row.stream_id, list);
+    }
+    return streamIds.map((id) => byStream.get(id) ?? []);
   }
 }

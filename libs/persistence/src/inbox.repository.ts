@@ -7,7 +7,11 @@ type Db = AnyDatabase;
  * Records that `consumer` has processed these events; returns the ids that were new.
  * Call it in the same transaction as the effects: an id returned here is applied once, ever.
  */
-export async function claimEvents(trx: Db, consumer: string, eventIds: readonly string[]): Promise<Set<string>> {
+export async function claimEvents(
+  trx: Db,
+  consumer: string,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
   const { rows } = await sql<{ event_id: string }>`
     insert into inbox (consumer, event_id)

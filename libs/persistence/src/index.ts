@@ -6,3 +6,4 @@ export * from './event-store';
 export * from './decider';
 export * from './outbox.repository';
 export * from './inbox.repository';
+export * from './micro-batcher';

@@ -21,11 +21,15 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
           position bigint generated always as identity primary key,
           stream_id text not null,
           version integer not null,
-          event_id uuid not null unique,
+          -- Ids are UUIDv7 minted by the store; consumers deduplicate through their inboxes.
+          event_id uuid not null,
           type text not null,
           org_id text not null,
           subject text not null,
-          envelope jsonb not null,
+          -- json, not jsonb: validated by the contract before it is written, and kept as the exact
+          -- text the relay publishes (no conversion either way).
+          envelope json not null,
+          traceparent text,
           recorded_at timestamptz not null default now(),
           constraint events_stream_version unique (stream_id, version)
         )`.execute(db);
@@ -42,32 +46,28 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
         create trigger events_no_truncate before truncate on events
         for each statement execute function events_refuse_change()`.execute(db);
 
+      // The outbox is a queue of committed, not yet sequenced events (no foreign key: its rows are
+      // only inserted by the statement that inserts their events, and the check would cost a
+      // third of that statement). The relay moves them into `sequences`, append-only: the
+      // producer's gap-free order, which replay requests read.
+      await sql`create table outbox (position bigint primary key)`.execute(db);
       await sql`
-        create table outbox (
-          position bigint primary key references events (position),
-          sequence bigint unique,
-          published_at timestamptz
+        create table sequences (
+          sequence bigint primary key,
+          position bigint not null
         )`.execute(db);
-      await sql`create index outbox_unsequenced on outbox (position) where sequence is null`.execute(db);
-      await sql`create index outbox_unpublished on outbox (sequence) where sequence is not null and published_at is null`.execute(
-        db,
-      );
+      // last_sequence: the last sequence assigned; published_through: every sequence up to it
+      // is acknowledged by JetStream (the leader publishes in order).
       await sql`
         create table relay_state (
           id boolean primary key default true check (id),
-          last_sequence bigint not null default 0
+          last_sequence bigint not null default 0,
+          published_through bigint not null default 0
         )`.execute(db);
       await sql`insert into relay_state default values`.execute(db);
-      // Wake the relay on commit; one notification per statement, coalesced per transaction.
-      await sql`
-        create function outbox_notify() returns trigger language plpgsql as $$
-        begin
-          perform pg_notify('palisade_outbox_' || tg_table_schema, '');
-          return null;
-        end $$`.execute(db);
-      await sql`
-        create trigger outbox_inserted after insert on outbox
-        for each statement execute function outbox_notify()`.execute(db);
+      // No NOTIFY trigger here: Postgres serializes the commits of transactions that NOTIFY,
+      // which caps writes at one fsync per commit. The relay is woken after commit instead
+      // (EventStore.afterCommit → OutboxRelay.committed).
 
       await sql`
         create table inbox (
@@ -95,7 +95,7 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
   },
 };
 
-/** The LISTEN channel the outbox trigger notifies for a schema. */
+/** The LISTEN channel on which an outbox relay is told that a schema's outbox has new rows. */
 export function outboxChannel(schema: string): string {
   return `palisade_outbox_${schema}`;
 }
@@ -109,11 +109,17 @@ export class MigrationError extends Error {
  * service's). Safe to run from several replicas at once: kysely holds an advisory lock.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and regardless of) any typed schema
-export async function runMigrations(db: Kysely<any>, schema: string, serviceMigrations: MigrationSet = {}): Promise<MigrationResultSet> {
+export async function runMigrations(
+  db: Kysely<any>,
+  schema: string,
+  serviceMigrations: MigrationSet = {},
+): Promise<MigrationResultSet> {
   await createSchema(db, schema);
   for (const name of Object.keys(serviceMigrations)) {
-    if (!/^\d{12}_[a-z0-9_]+$/.test(name)) throw new MigrationError(`migration name "${name}" must look like yyyymmddhhmm_snake_description`);
-    if (name in LIBRARY_MIGRATIONS) throw new MigrationError(`migration name "${name}" is reserved by the persistence library`);
+    if (!/^\d{12}_[a-z0-9_]+$/.test(name))
+      throw new MigrationError(`migration name "${name}" must look like yyyymmddhhmm_snake_description`);
+    if (name in LIBRARY_MIGRATIONS)
+      throw new MigrationError(`migration name "${name}" is reserved by the persistence library`);
   }
   const migrations = { ...LIBRARY_MIGRATIONS, ...serviceMigrations };
   const migrator = new Migrator({
@@ -125,9 +131,12 @@ export async function runMigrations(db: Kysely<any>, schema: string, serviceMigr
   const result = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new MigrationError(`migration ${failed} in schema ${schema} failed: ${(result.error as Error).message ?? result.error}`, {
-      cause: result.error,
-    });
+    throw new MigrationError(
+      `migration ${failed} in schema ${schema} failed: ${(result.error as Error).message ?? result.error}`,
+      {
+        cause: result.error,
+      },
+    );
   }
   return result;
 }

@@ -1,12 +1,20 @@
-import { EventEnvelope } from '@palisade/contracts';
 import { sql } from 'kysely';
 import { AnyDatabase } from './database';
 
-/** An outbox row ready to publish: its sequence is assigned, its envelope complete. */
+/**
+ * An event ready to publish: its producer sequence assigned, its envelope as JSON text with the
+ * sequence in it (the stored text is reused, not parsed and serialized again).
+ */
 export interface Publication {
   sequence: number;
   subject: string;
-  envelope: EventEnvelope;
+  eventId: string;
+  type: string;
+  traceparent?: string;
+  /** When the event was committed (ms since the epoch). */
+  recordedAt: number;
+  /** The complete CloudEvents envelope, `sequence` included. */
+  json: string;
 }
 
 type Db = AnyDatabase;
@@ -14,61 +22,103 @@ type Db = AnyDatabase;
 interface PublicationRow {
   sequence: number;
   subject: string;
-  envelope: Omit<EventEnvelope, 'sequence'>;
+  event_id: string;
+  type: string;
+  traceparent: string | null;
+  recorded_at: number;
+  envelope: string;
+}
+
+const PUBLICATION_COLUMNS = sql`s.sequence, e.subject, e.event_id, e.type, e.traceparent,
+  (extract(epoch from e.recorded_at) * 1000)::float8 as recorded_at, e.envelope::text as envelope`;
+
+/**
+ * Each event by its primary key. With a plain join (or a lateral subquery the planner flattens
+ * into one) Postgres hash-joins a sequential scan of `events` when its statistics lag behind the
+ * fast-growing table, and every relay batch reads the whole table. `limit 1` keeps this lateral
+ * subquery from being pulled up, so it stays one index lookup per event.
+ */
+const EVENT_BY_POSITION = sql`cross join lateral (select * from events where events.position = s.position limit 1) e`;
+
+/** The stored envelope (no sequence) with `sequence` added, as text. */
+export function withSequence(envelopeJson: string, sequence: number): string {
+  const end = envelopeJson.lastIndexOf('}');
+  return `${envelopeJson.slice(0, end)}, "sequence": ${sequence}}`;
 }
 
 function toPublication(row: PublicationRow): Publication {
-  return { sequence: row.sequence, subject: row.subject, envelope: { ...row.envelope, sequence: row.sequence } };
+  return {
+    sequence: row.sequence,
+    subject: row.subject,
+    eventId: row.event_id,
+    type: row.type,
+    traceparent: row.traceparent ?? undefined,
+    recordedAt: row.recorded_at,
+    json: withSequence(row.envelope, row.sequence),
+  };
 }
 
 /**
- * Gives the next committed outbox rows their producer sequence: gap-free and in the order
- * the relay sees them, so a rolled-back or slow transaction never leaves a hole.
- * The row lock on relay_state serializes this across relays.
+ * Gives the next committed outbox rows their producer sequence, gap-free and in the order the
+ * relay sees them (a rolled-back or slow transaction never leaves a hole), in ONE statement:
+ * lock relay_state, move the rows from outbox to sequences, advance last_sequence — and record
+ * `publishedThrough` (the acknowledged watermark) on the way, so a relay cycle commits once.
  */
-export async function assignSequences(db: Db, limit: number): Promise<Publication[]> {
-  return db.transaction().execute(async (trx) => {
-    const { rows: state } = await sql<{ last_sequence: number }>`
-      select last_sequence from relay_state for update`.execute(trx);
-    const last = state[0].last_sequence;
-    const { rows } = await sql<PublicationRow>`
-      with pending as (
-        select position, row_number() over (order by position) as n
-        from (select position from outbox where sequence is null order by position limit ${limit}) p
-      )
-      update outbox o set sequence = ${last} + pending.n
-      from pending, events e
-      where o.position = pending.position and e.position = o.position
-      returning o.sequence, e.subject, e.envelope`.execute(trx);
-    if (rows.length === 0) return [];
-    await sql`update relay_state set last_sequence = ${last + rows.length}`.execute(trx);
-    return rows.sort((a, b) => a.sequence - b.sequence).map(toPublication);
-  });
+export async function assignSequences(db: Db, limit: number, publishedThrough = 0): Promise<Publication[]> {
+  const { rows } = await sql<PublicationRow>`
+    with state as (select last_sequence from relay_state for update),
+    moved as (
+      delete from outbox where position in (select position from outbox order by position limit ${limit})
+      returning position
+    ),
+    numbered as (
+      select position, (select last_sequence from state) + row_number() over (order by position) as sequence from moved
+    ),
+    inserted as (insert into sequences (sequence, position) select sequence, position from numbered returning sequence, position),
+    -- Data-modifying CTEs run exactly once, read or not.
+    advanced as (
+      update relay_state
+      set last_sequence = last_sequence + (select count(*) from moved),
+          published_through = greatest(published_through, ${publishedThrough})
+      where exists (select 1 from moved) or published_through < ${publishedThrough}
+    )
+    select ${PUBLICATION_COLUMNS}
+    from inserted s ${EVENT_BY_POSITION}
+    order by s.sequence`.execute(db);
+  return rows.map(toPublication);
 }
 
-/** Rows that have a sequence but were not confirmed published (the relay stopped mid-way). */
-export async function findUnpublished(db: Db, limit: number): Promise<Publication[]> {
+/**
+ * Sequenced events not yet acknowledged by JetStream (the relay stopped or a publish failed),
+ * after the recorded watermark and after `after` (what this relay already re-published).
+ */
+export async function findUnpublished(db: Db, limit: number, after = 0): Promise<Publication[]> {
   const { rows } = await sql<PublicationRow>`
-    select o.sequence, e.subject, e.envelope
-    from outbox o join events e on e.position = o.position
-    where o.sequence is not null and o.published_at is null
-    order by o.sequence
+    select ${PUBLICATION_COLUMNS}
+    from sequences s ${EVENT_BY_POSITION}
+    where s.sequence > greatest((select published_through from relay_state), ${after}::int8)
+    order by s.sequence
     limit ${limit}`.execute(db);
   return rows.map(toPublication);
 }
 
-export async function markPublished(db: Db, sequences: readonly number[]): Promise<void> {
-  if (sequences.length === 0) return;
-  await sql`update outbox set published_at = now() where sequence = any(${sequences as number[]}::bigint[])`.execute(db);
+/** Records that every sequence up to `through` is acknowledged by JetStream. */
+export async function markPublishedThrough(db: Db, through: number): Promise<void> {
+  await sql`update relay_state set published_through = greatest(published_through, ${through})`.execute(db);
 }
 
 /** Events by producer sequence, for replay requests: [from, to], at most `limit`. */
-export async function readBySequence(db: Db, from: number, to: number, limit: number): Promise<Publication[]> {
+export async function readBySequence(
+  db: Db,
+  from: number,
+  to: number,
+  limit: number,
+): Promise<Publication[]> {
   const { rows } = await sql<PublicationRow>`
-    select o.sequence, e.subject, e.envelope
-    from outbox o join events e on e.position = o.position
-    where o.sequence between ${from} and ${to}
-    order by o.sequence
+    select ${PUBLICATION_COLUMNS}
+    from sequences s ${EVENT_BY_POSITION}
+    where s.sequence between ${from} and ${to}
+    order by s.sequence
     limit ${limit}`.execute(db);
   return rows.map(toPublication);
 }
@@ -79,11 +129,10 @@ export async function headSequence(db: Db): Promise<number> {
   return rows[0]?.last_sequence ?? 0;
 }
 
-/** Counts of outbox rows not yet sequenced / not yet published (for metrics and readiness). */
+/** Events not yet sequenced / sequenced but not yet acknowledged by JetStream. */
 export async function outboxBacklog(db: Db): Promise<{ unsequenced: number; unpublished: number }> {
   const { rows } = await sql<{ unsequenced: number; unpublished: number }>`
-    select count(*) filter (where sequence is null)::int8 as unsequenced,
-           count(*) filter (where sequence is not null and published_at is null)::int8 as unpublished
-    from outbox where published_at is null`.execute(db);
+    select (select count(*) from outbox)::int8 as unsequenced,
+           (select last_sequence - published_through from relay_state)::int8 as unpublished`.execute(db);
   return rows[0];
 }

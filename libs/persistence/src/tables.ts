@@ -5,6 +5,7 @@ export interface PersistenceTables {
   streams: StreamsTable;
   events: EventsTable;
   outbox: OutboxTable;
+  sequences: SequencesTable;
   relay_state: RelayStateTable;
   inbox: InboxTable;
   consumer_positions: ConsumerPositionsTable;
@@ -27,18 +28,25 @@ export interface EventsTable {
   subject: string;
   /** The CloudEvents envelope without `sequence` (the relay assigns it). */
   envelope: ColumnType<Record<string, unknown>, string, never>;
+  traceparent: string | null;
   recorded_at: ColumnType<Date, never, never>;
 }
 
+/** Committed events not yet given their producer sequence. */
 export interface OutboxTable {
   position: number;
-  sequence: number | null;
-  published_at: ColumnType<Date | null, never, Date | null>;
+}
+
+/** The producer's gap-free order of its events (append-only). */
+export interface SequencesTable {
+  sequence: number;
+  position: number;
 }
 
 export interface RelayStateTable {
   id: ColumnType<boolean, never, never>;
   last_sequence: number;
+  published_through: number;
 }
 
 export interface InboxTable {

@@ -24,7 +24,9 @@ export class PalisadeAppModule {
       imports: [
         CoreModule.register(options.logger),
         ObservabilityModule.forRoot(),
-        ThrottlerModule.forRoot([{ name: 'default', ttl: 60_000, limit: options.rateLimitPerMinute ?? 1200 }]),
+        ThrottlerModule.forRoot([
+          { name: 'default', ttl: 60_000, limit: options.rateLimitPerMinute ?? 1200 },
+        ]),
         ...options.services.map((service) => service.module(options.configs.get(service.context.context))),
       ],
       providers: [

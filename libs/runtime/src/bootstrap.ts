@@ -27,7 +27,10 @@ export interface RunningPalisade {
 }
 
 /** Parses every service's configuration and throws ONE ConfigError listing every problem. */
-export function loadServiceConfigs(services: readonly ServiceDefinition[], env: Record<string, string | undefined>): Map<string, unknown> {
+export function loadServiceConfigs(
+  services: readonly ServiceDefinition[],
+  env: Record<string, string | undefined>,
+): Map<string, unknown> {
   const configs = new Map<string, unknown>();
   const problems = new Map<string, ConfigError['problems'][number]>();
   for (const service of services) {
@@ -53,17 +56,21 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
   const single = options.services.length === 1 ? options.services[0].context.context : undefined;
   const logger = options.logger ?? createLogger({ service: single, level: base.LOG_LEVEL });
   const telemetry = startTelemetry({
-    serviceName: base.OTEL_SERVICE_NAME ?? `palisade-${options.services.map((s) => s.context.context).join('+')}`,
+    serviceName:
+      base.OTEL_SERVICE_NAME ?? `palisade-${options.services.map((s) => s.context.context).join('+')}`,
     otlpEndpoint: base.OTEL_EXPORTER_OTLP_ENDPOINT,
     mode: base.PALISADE_MODE,
   });
   let app: NestExpressApplication | undefined;
   try {
-    app = await NestFactory.create<NestExpressApplication>(PalisadeAppModule.register({ services: options.services, configs, logger }), {
-      logger: new PinoNestLogger(logger),
-      abortOnError: false,
-      bodyParser: false,
-    });
+    app = await NestFactory.create<NestExpressApplication>(
+      PalisadeAppModule.register({ services: options.services, configs, logger }),
+      {
+        logger: new PinoNestLogger(logger),
+        abortOnError: false,
+        bodyParser: false,
+      },
+    );
     app.use(helmet());
     app.useBodyParser('json', { limit: '256kb' });
     app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
@@ -106,7 +113,8 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
 export async function runUntilSignal(
   services: readonly ServiceDefinition[],
   env: Record<string, string | undefined>,
-  banner: (url: string) => string = (url) => `Palisade (${services.map((s) => s.context.context).join(', ')}) listening on ${url}`,
+  banner: (url: string) => string = (url) =>
+    `Palisade (${services.map((s) => s.context.context).join(', ')}) listening on ${url}`,
 ): Promise<number> {
   let running: RunningPalisade;
   try {

@@ -14,6 +14,8 @@ export interface ServiceDefinition<Schema extends z.ZodType = z.ZodType> {
   module(config: z.infer<Schema>): DynamicModule;
 }
 
-export function defineService<Schema extends z.ZodType>(definition: ServiceDefinition<Schema>): ServiceDefinition<Schema> {
+export function defineService<Schema extends z.ZodType>(
+  definition: ServiceDefinition<Schema>,
+): ServiceDefinition<Schema> {
   return definition;
 }

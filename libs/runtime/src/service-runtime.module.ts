@@ -29,7 +29,8 @@ export class ServiceRuntimeModule {
           provide: SERVICE_LOGGER,
           inject: [ROOT_LOGGER],
           // A single-service process already stamps `service` on every line.
-          useFactory: (root: Logger) => (root.bindings().service ? root : root.child({ service: options.context.context })),
+          useFactory: (root: Logger) =>
+            root.bindings().service ? root : root.child({ service: options.context.context }),
         },
         ServiceRuntime,
       ],

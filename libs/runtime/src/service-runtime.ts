@@ -66,7 +66,12 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const { context, options } = { context: this.options.context, options: this.options };
     await runMigrations(this.db, context.schema, options.migrations);
-    const nc = await connectNats({ servers: options.nats.servers, user: options.nats.user, password: options.nats.password, name: `palisade-${context.context}` });
+    const nc = await connectNats({
+      servers: options.nats.servers,
+      user: options.nats.user,
+      password: options.nats.password,
+      name: `palisade-${context.context}`,
+    });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();
     this.nats = { nc, js, jsm };
@@ -86,12 +91,26 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
       onPublished: (batch) => {
         metrics.published.inc({ service: context.context }, batch.length);
         const now = Date.now();
-        for (const p of batch) metrics.publishLag.observe({ service: context.context }, (now - Date.parse(p.envelope.time)) / 1000);
+        for (const p of batch)
+          metrics.publishLag.observe({ service: context.context }, (now - p.recordedAt) / 1000);
       },
     });
     await this.relay.start();
+    const relay = this.relay;
+    this.store.onCommitted(() => relay.committed());
     this.replay = serveReplay(nc, context, this.db, this.logger);
-    this.messaging.register({ context, nc, js, jsm, db: this.db, logger: this.logger }, options.events);
+    this.messaging.register(
+      {
+        context,
+        nc,
+        js,
+        jsm,
+        db: this.db,
+        logger: this.logger,
+        afterCommit: (trx) => this.store.afterCommit(trx),
+      },
+      options.events,
+    );
 
     this.readiness.register({
       name: `${context.context}:postgres`,

@@ -9,7 +9,14 @@ import { executeCommand } from '@palisade/persistence';
 import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { apiError, defineService, SERVICE_DATABASE, ServiceRuntime, ServiceRuntimeModule, serviceRuntimeOptions } from '../src';
+import {
+  apiError,
+  defineService,
+  SERVICE_DATABASE,
+  ServiceRuntime,
+  ServiceRuntimeModule,
+  serviceRuntimeOptions,
+} from '../src';
 
 /**
  * Two throwaway services for runtime tests: "notes" takes HTTP commands and emits note.added;
@@ -26,7 +33,9 @@ export function notesServices() {
     description: 'a note was added',
     data: z.object({ noteId: z.string(), text: z.string().max(200) }).strict(),
   });
-  const addNoteBody = z.object({ noteId: z.string().regex(/^[a-z0-9-]{1,40}$/), text: z.string().min(1).max(200) }).strict();
+  const addNoteBody = z
+    .object({ noteId: z.string().regex(/^[a-z0-9-]{1,40}$/), text: z.string().min(1).max(200) })
+    .strict();
   const decider = {
     initialState: { exists: false },
     decide: (state: { exists: boolean }, command: z.infer<typeof addNoteBody>) => {
@@ -43,7 +52,8 @@ export function notesServices() {
     @Post()
     async add(@Body() body: unknown) {
       const parsed = addNoteBody.safeParse(body);
-      if (!parsed.success) throw apiError(400, 'invalid_note', 'a note needs noteId (a-z, 0-9, -) and text (1..200 characters)');
+      if (!parsed.success)
+        throw apiError(400, 'invalid_note', 'a note needs noteId (a-z, 0-9, -) and text (1..200 characters)');
       const result = await executeCommand(this.runtime.db, this.runtime.store, {
         streamId: `note/${parsed.data.noteId}`,
         decider,
@@ -58,15 +68,27 @@ export function notesServices() {
     constructor(@Inject(SERVICE_DATABASE) private readonly db: AnyDatabase) {}
 
     @OnEvent(reader, 'notes', noteAdded)
-    async onNoteAdded(@Payload() event: EventEnvelope<{ noteId: string; text: string }>, @Ctx() ctx: JetStreamEventContext) {
-      await sql`insert into seen_notes (note_id, text, event_id) values (${event.data.noteId}, ${event.data.text}, ${event.id})`.execute(ctx.trx());
+    async onNoteAdded(
+      @Payload() event: EventEnvelope<{ noteId: string; text: string }>,
+      @Ctx() ctx: JetStreamEventContext,
+    ) {
+      await sql`insert into seen_notes (note_id, text, event_id) values (${event.data.noteId}, ${event.data.text}, ${event.id})`.execute(
+        ctx.trx(),
+      );
     }
 
     @OnRequest(reader, rpcSubject(reader, 'count'))
     async count(@Payload() body: unknown) {
-      const query = z.object({ prefix: z.string().max(40) }).strict().safeParse(body);
+      const query = z
+        .object({ prefix: z.string().max(40) })
+        .strict()
+        .safeParse(body);
       if (!query.success) return { error: { code: 'invalid_query', message: 'send { prefix }' } };
-      const { rows } = await sql<{ n: number }>`select count(*)::int8 as n from seen_notes where note_id like ${query.data.prefix + '%'}`.execute(this.db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int8 as n from seen_notes where note_id like ${query.data.prefix + '%'}`.execute(
+        this.db,
+      );
       return { count: rows[0].n };
     }
   }
@@ -89,7 +111,9 @@ export function notesServices() {
       const migrations = {
         '202611230200_seen_notes': {
           async up(db: AnyDatabase) {
-            await sql`create table seen_notes (note_id text primary key, text text not null, event_id uuid not null)`.execute(db);
+            await sql`create table seen_notes (note_id text primary key, text text not null, event_id uuid not null)`.execute(
+              db,
+            );
           },
         },
       };
@@ -105,8 +129,16 @@ export function notesServices() {
     reader,
     noteAdded,
     services: [
-      defineService({ context: notes, configSchema: configSchema(notes.context), module: (c) => NotesModule.register(c) }),
-      defineService({ context: reader, configSchema: configSchema(reader.context), module: (c) => ReaderModule.register(c) }),
+      defineService({
+        context: notes,
+        configSchema: configSchema(notes.context),
+        module: (c) => NotesModule.register(c),
+      }),
+      defineService({
+        context: reader,
+        configSchema: configSchema(reader.context),
+        module: (c) => ReaderModule.register(c),
+      }),
     ],
   };
 }

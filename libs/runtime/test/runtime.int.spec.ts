@@ -15,7 +15,12 @@ describe('runtime: services on the backbone through the Nest transport', () => {
     database = await testDatabase();
     running = await startPalisade({
       services: fixture.services,
-      env: { DATABASE_URL: database.url, NATS_URL: process.env.NATS_URL, HTTP_PORT: '0', LOG_LEVEL: 'silent' },
+      env: {
+        DATABASE_URL: database.url,
+        NATS_URL: process.env.NATS_URL,
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+      },
     });
     nc = await connect({ servers: process.env.NATS_URL });
   });
@@ -29,24 +34,33 @@ describe('runtime: services on the backbone through the Nest transport', () => {
   const post = (path: string, body: string, contentType = 'application/json') =>
     fetch(`${running.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
 
-  const errorCode = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
+  const errorCode = async (response: Response) =>
+    ((await response.json()) as { error: { code: string } }).error.code;
 
   async function count(prefix: string): Promise<number> {
-    const reply = await nc.request(rpcSubject(fixture.reader, 'count'), new TextEncoder().encode(JSON.stringify({ prefix })), { timeout: 2_000 });
+    const reply = await nc.request(
+      rpcSubject(fixture.reader, 'count'),
+      new TextEncoder().encode(JSON.stringify({ prefix })),
+      { timeout: 2_000 },
+    );
     return (JSON.parse(new TextDecoder().decode(reply.data)) as { count: number }).count;
   }
 
   it('turns an HTTP command into an event that an @OnEvent handler in another service projects once', async () => {
     const response = await post('/v1/notes', JSON.stringify({ noteId: 'first', text: 'hello' }));
     expect(response.status).toBe(201);
-    await waitFor(async () => (await count('first')) === 1, { description: 'note projected by the reader service' });
+    await waitFor(async () => (await count('first')) === 1, {
+      description: 'note projected by the reader service',
+    });
     expect(running.transport.list().map((c) => c.name)).toEqual([`${fixture.reader.context}-notes`]);
   });
 
   it('answers bad input with a stable 4xx code, writes nothing, and never a 500', async () => {
     const invalidJson = await post('/v1/notes', '{"noteId": "x", ');
     expect(invalidJson.status).toBe(400);
-    expect(await invalidJson.json()).toEqual({ error: { code: 'invalid_json', message: 'The request body is not valid JSON.' } });
+    expect(await invalidJson.json()).toEqual({
+      error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
+    });
 
     const invalidNote = await post('/v1/notes', JSON.stringify({ noteId: 'Bad Id', text: '' }));
     expect(invalidNote.status).toBe(400);
@@ -74,18 +88,31 @@ describe('runtime: services on the backbone through the Nest transport', () => {
     expect(health.headers.get('x-powered-by')).toBeNull();
     const ready = await fetch(`${running.url}/readyz`);
     expect(ready.status).toBe(200);
-    const names = ((await ready.json()) as { checks: { name: string; ok: boolean }[] }).checks.map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining([`${fixture.notes.context}:postgres`, `${fixture.notes.context}:nats`, `${fixture.reader.context}:nats`]));
+    const names = ((await ready.json()) as { checks: { name: string; ok: boolean }[] }).checks.map(
+      (c) => c.name,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        `${fixture.notes.context}:postgres`,
+        `${fixture.notes.context}:nats`,
+        `${fixture.reader.context}:nats`,
+      ]),
+    );
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     expect(metrics).toMatch(/palisade_outbox_published_total\{service="notes[0-9a-f]+"\} [1-9]/);
-    const openapi = (await (await fetch(`${running.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const openapi = (await (await fetch(`${running.url}/docs/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     expect(Object.keys(openapi.paths)).toContain('/v1/notes');
   });
 
   it('reports every configuration problem at once and starts nothing', async () => {
     let error: unknown;
     try {
-      await startPalisade({ services: fixture.services, env: { HTTP_PORT: 'eighty', NATS_URL: 'http://x', PALISADE_MODE: 'prod' } });
+      await startPalisade({
+        services: fixture.services,
+        env: { HTTP_PORT: 'eighty', NATS_URL: 'http://x', PALISADE_MODE: 'prod' },
+      });
     } catch (e) {
       error = e;
     }

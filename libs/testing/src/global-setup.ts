@@ -14,22 +14,37 @@ export const servers: { nats?: NatsServerHandle; postgres?: PostgresHandle; temp
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
-  const binary = ensureCommand({ command: 'nats-server', debianPackage: 'nats-server', purpose: 'the NATS JetStream broker used by the tests' });
+  const binary = ensureCommand({
+    command: 'nats-server',
+    debianPackage: 'nats-server',
+    purpose: 'the NATS JetStream broker used by the tests',
+  });
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-test-'));
   servers.tempDir = tempDir;
   // Postgres runs as the unprivileged postgres user when we are root: it must be able to enter.
   fs.chmodSync(tempDir, 0o711);
   const [nats, postgres] = await Promise.all([
     startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary }),
-    startEmbeddedPostgres({ dataDir: path.join(tempDir, 'pg', 'data'), password: `test-${path.basename(tempDir)}` }),
+    startEmbeddedPostgres({
+      dataDir: path.join(tempDir, 'pg', 'data'),
+      password: `test-${path.basename(tempDir)}`,
+    }),
   ]);
   servers.nats = nats;
   servers.postgres = postgres;
-  const state: TestState = { tempDir, natsUrl: nats.url, natsPid: nats.pid, postgresUrl: postgres.url, postgresPid: postgres.pid };
+  const state: TestState = {
+    tempDir,
+    natsUrl: nats.url,
+    natsPid: nats.pid,
+    postgresUrl: postgres.url,
+    postgresPid: postgres.pid,
+  };
   const stateFile = path.join(tempDir, 'state.json');
   fs.writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
   process.env[STATE_ENV] = stateFile;
   process.env.NATS_URL = nats.url;
   process.env.PALISADE_TEST_DATABASE_ADMIN_URL = postgres.url;
-  process.stderr.write(`\ntest servers up in ${Date.now() - started} ms: nats ${nats.url}, postgres 127.0.0.1:${postgres.port}\n`);
+  process.stderr.write(
+    `\ntest servers up in ${Date.now() - started} ms: nats ${nats.url}, postgres 127.0.0.1:${postgres.port}\n`,
+  );
 }

@@ -26,7 +26,12 @@ export async function testDatabase(): Promise<{ url: string; name: string; drop(
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(`create database "${name}"`));
   const url = readTestState().postgresUrl.replace(/\/postgres$/, `/${name}`);
-  return { url, name, drop: () => admin((client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined) };
+  return {
+    url,
+    name,
+    drop: () =>
+      admin((client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+  };
 }
 
 /** A nats-server of this test's own (in its own temp folder), for tests that kill or restart the broker. */

@@ -15,7 +15,9 @@ export const STATE_ENV = 'PALISADE_TEST_STATE';
 export function readTestState(): TestState {
   const file = process.env[STATE_ENV];
   if (!file || !fs.existsSync(file)) {
-    throw new Error(`no test servers: run integration tests through jest (globalSetup libs/testing/src/global-setup.ts), not directly`);
+    throw new Error(
+      `no test servers: run integration tests through jest (globalSetup libs/testing/src/global-setup.ts), not directly`,
+    );
   }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as TestState;
 }

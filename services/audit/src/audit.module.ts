@@ -10,7 +10,9 @@ export class AuditModule {
   static register(config: AuditConfig): DynamicModule {
     return {
       module: AuditModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config)),
+      ],
     };
   }
 }

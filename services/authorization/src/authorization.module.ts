@@ -10,7 +10,11 @@ export class AuthorizationModule {
   static register(config: AuthorizationConfig): DynamicModule {
     return {
       module: AuthorizationModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(AUTHORIZATION, AUTHORIZATION_EVENTS, authorizationMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(AUTHORIZATION, AUTHORIZATION_EVENTS, authorizationMigrations, config),
+        ),
+      ],
     };
   }
 }

@@ -10,7 +10,11 @@ export class DevlinkModule {
   static register(config: DevlinkConfig): DynamicModule {
     return {
       module: DevlinkModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(DEVLINK, DEVLINK_EVENTS, devlinkMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(DEVLINK, DEVLINK_EVENTS, devlinkMigrations, config),
+        ),
+      ],
     };
   }
 }

@@ -10,7 +10,11 @@ export class IdentityModule {
   static register(config: IdentityConfig): DynamicModule {
     return {
       module: IdentityModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config),
+        ),
+      ],
     };
   }
 }

@@ -10,7 +10,11 @@ export class PlacementModule {
   static register(config: PlacementConfig): DynamicModule {
     return {
       module: PlacementModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(PLACEMENT, PLACEMENT_EVENTS, placementMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(PLACEMENT, PLACEMENT_EVENTS, placementMigrations, config),
+        ),
+      ],
     };
   }
 }

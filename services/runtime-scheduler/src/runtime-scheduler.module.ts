@@ -10,7 +10,16 @@ export class RuntimeSchedulerModule {
   static register(config: RuntimeSchedulerConfig): DynamicModule {
     return {
       module: RuntimeSchedulerModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(RUNTIME_SCHEDULER, RUNTIME_SCHEDULER_EVENTS, runtimeSchedulerMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(
+            RUNTIME_SCHEDULER,
+            RUNTIME_SCHEDULER_EVENTS,
+            runtimeSchedulerMigrations,
+            config,
+          ),
+        ),
+      ],
     };
   }
 }

@@ -10,7 +10,11 @@ export class SecretsModule {
   static register(config: SecretsConfig): DynamicModule {
     return {
       module: SecretsModule,
-      imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(SECRETS, SECRETS_EVENTS, secretsMigrations, config))],
+      imports: [
+        ServiceRuntimeModule.forService(
+          serviceRuntimeOptions(SECRETS, SECRETS_EVENTS, secretsMigrations, config),
+        ),
+      ],
     };
   }
 }

@@ -1,4 +1,10 @@
-import { CONTEXTS, ContextConstants, EventDefinition, contextSubjects, streamName } from '@palisade/contracts';
+import {
+  CONTEXTS,
+  ContextConstants,
+  EventDefinition,
+  contextSubjects,
+  streamName,
+} from '@palisade/contracts';
 import { EventPattern, MessagePattern } from '@nestjs/microservices';
 
 /** Which events a handler receives: one event type, every event of one context, or all contexts. */
@@ -13,12 +19,22 @@ export interface EventHandlerOptions {
   gapCheck?: boolean;
   /** Accept event types the registry does not know (default: only for 'all'/context selectors). */
   acceptUnknownTypes?: boolean;
+  /**
+   * Receive each micro-batch as one call (`events: EventEnvelope[]`), for set-based projections.
+   * A failing batch is retried event by event, so the handler must also accept one-element arrays.
+   */
+  batch?: boolean;
 }
 
 /** What the decorators record in the handler's Nest `extras`. */
 export interface PalisadeHandlerExtras {
   palisade:
-    | ({ kind: 'event'; owner: ContextConstants; consumer: string; selector: EventSelector } & EventHandlerOptions)
+    | ({
+        kind: 'event';
+        owner: ContextConstants;
+        consumer: string;
+        selector: EventSelector;
+      } & EventHandlerOptions)
     | { kind: 'request'; owner: ContextConstants; subject: string };
 }
 
@@ -36,7 +52,11 @@ function isDefinition(selector: EventSelector): selector is EventDefinition {
 }
 
 /** The streams and filters a selector maps to; one durable consumer each. */
-export function subscriptionsFor(owner: ContextConstants, consumer: string, selector: EventSelector): EventSubscription[] {
+export function subscriptionsFor(
+  owner: ContextConstants,
+  consumer: string,
+  selector: EventSelector,
+): EventSubscription[] {
   const base = `${owner.context}-${consumer}`;
   if (selector === 'all') {
     return CONTEXTS.map((context) => ({
@@ -58,7 +78,15 @@ export function subscriptionsFor(owner: ContextConstants, consumer: string, sele
       },
     ];
   }
-  return [{ stream: selector.stream, context: selector.context, filterSubject: contextSubjects(selector.context), durable: base, wholeStream: true }];
+  return [
+    {
+      stream: selector.stream,
+      context: selector.context,
+      filterSubject: contextSubjects(selector.context),
+      durable: base,
+      wholeStream: true,
+    },
+  ];
 }
 
 /**
@@ -70,8 +98,15 @@ export function subscriptionsFor(owner: ContextConstants, consumer: string, sele
  * The handler runs inside a transaction of the owner's database (`ctx.trx`) that also records
  * the event in the owner's inbox, so its effects happen exactly once.
  */
-export function OnEvent(owner: ContextConstants, consumer: string, selector: EventSelector, options: EventHandlerOptions = {}): MethodDecorator {
-  const extras: PalisadeHandlerExtras = { palisade: { kind: 'event', owner, consumer, selector, ...options } };
+export function OnEvent(
+  owner: ContextConstants,
+  consumer: string,
+  selector: EventSelector,
+  options: EventHandlerOptions = {},
+): MethodDecorator {
+  const extras: PalisadeHandlerExtras = {
+    palisade: { kind: 'event', owner, consumer, selector, ...options },
+  };
   return EventPattern(`${owner.context}-${consumer}`, extras);
 }
 

@@ -4,7 +4,7 @@ import { EventEnvelope, EventRegistry } from '@palisade/contracts';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { Subscription } from 'nats';
 import { DecodeError } from '../codec';
-import { DurableConsumer } from '../durable-consumer';
+import { DurableConsumer, EventHandlerContext } from '../durable-consumer';
 import { describeError } from '../logger';
 import { PalisadeHandlerExtras, subscriptionsFor } from './handler.decorators';
 import { JetStreamEventContext, NatsRequestContext } from './jetstream.context';
@@ -73,7 +73,10 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
     this.subscriptions.length = 0;
   }
 
-  private async startConsumers(handler: MessageHandler, extras: Extract<PalisadeHandlerExtras['palisade'], { kind: 'event' }>) {
+  private async startConsumers(
+    handler: MessageHandler,
+    extras: Extract<PalisadeHandlerExtras['palisade'], { kind: 'event' }>,
+  ) {
     const service = this.registry.get(extras.owner.context);
     const selector = extras.selector;
     const target = typeof selector === 'object' && 'type' in selector ? selector : undefined;
@@ -91,8 +94,10 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         requireKnownType: !(extras.acceptUnknownTypes ?? !target),
         maxDeliver: extras.maxDeliver,
         batchSize: extras.batchSize,
-        gapCheck: extras.gapCheck && subscription.wholeStream ? { producer: subscription.context } : undefined,
+        gapCheck:
+          extras.gapCheck && subscription.wholeStream ? { producer: subscription.context } : undefined,
         logger: service.logger,
+        afterCommit: (trx) => service.afterCommit(trx),
         prepare: target
           ? (envelope) => {
               try {
@@ -102,10 +107,30 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
               }
             }
           : undefined,
-        handle: async (envelope, context) => {
-          const result = await handler(envelope, new JetStreamEventContext([context.trx, envelope, context.deliveryCount, context.consumer]));
-          if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-        },
+        ...(extras.batch
+          ? {
+              handleBatch: async (envelopes: EventEnvelope[], context: EventHandlerContext) => {
+                const result = await handler(
+                  envelopes,
+                  new JetStreamEventContext([
+                    context.trx,
+                    envelopes[0],
+                    context.deliveryCount,
+                    context.consumer,
+                  ]),
+                );
+                if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+              },
+            }
+          : {
+              handle: async (envelope: EventEnvelope, context: EventHandlerContext) => {
+                const result = await handler(
+                  envelope,
+                  new JetStreamEventContext([context.trx, envelope, context.deliveryCount, context.consumer]),
+                );
+                if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+              },
+            }),
       });
       await consumer.start();
       this.consumers.push(consumer);
@@ -121,7 +146,11 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
         void (async () => {
           let body: unknown;
           try {
-            if (msg.data.length > MAX_REQUEST_BYTES) throw new RpcException({ code: 'request_too_large', message: `requests are limited to ${MAX_REQUEST_BYTES} bytes` });
+            if (msg.data.length > MAX_REQUEST_BYTES)
+              throw new RpcException({
+                code: 'request_too_large',
+                message: `requests are limited to ${MAX_REQUEST_BYTES} bytes`,
+              });
             let payload: unknown;
             try {
               payload = msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined;
@@ -133,7 +162,8 @@ export class JetStreamTransport extends Server implements CustomTransportStrateg
             body = result ?? null;
           } catch (e) {
             body = toRequestError(e);
-            if ((body as RequestError).error.code === 'internal_error') this.log.error(`request on ${subject} failed: ${describeError(e)}`);
+            if ((body as RequestError).error.code === 'internal_error')
+              this.log.error(`request on ${subject} failed: ${describeError(e)}`);
           }
           msg.respond(encoder.encode(JSON.stringify(body)));
         })();

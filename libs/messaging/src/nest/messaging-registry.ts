@@ -12,6 +12,8 @@ export interface ServiceMessaging {
   jsm: JetStreamManager;
   db: AnyDatabase;
   logger: MessagingLogger;
+  /** Handlers' transactions go here after commit, so that events they appended are relayed at once. */
+  afterCommit(trx: AnyDatabase): void;
 }
 
 /**
@@ -25,7 +27,8 @@ export class MessagingRegistry {
   readonly events = createEventRegistry();
 
   register(service: ServiceMessaging, events: readonly EventDefinition[] = []): void {
-    if (this.services.has(service.context.context)) throw new Error(`service ${service.context.context} is registered twice`);
+    if (this.services.has(service.context.context))
+      throw new Error(`service ${service.context.context} is registered twice`);
     this.events.registerAll(events);
     this.services.set(service.context.context, service);
   }
