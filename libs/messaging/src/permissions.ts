@@ -50,7 +50,8 @@ export function servicePermissions(context: ContextConstants): NatsPermissions {
 
 export interface NatsUser {
   user: string;
-  password: string;
+  /** The password, or the environment variable nats-server reads it from when it starts. */
+  password: string | { env: string };
   permissions?: NatsPermissions;
 }
 
@@ -62,7 +63,13 @@ export function natsAuthorizationConfig(users: readonly NatsUser[]): string {
     const permissions = u.permissions
       ? `, permissions: { publish: { allow: ${list(u.permissions.publish.allow)} }, subscribe: { allow: ${list(u.permissions.subscribe.allow)} }, allow_responses: ${u.permissions.allow_responses} }`
       : '';
-    return `    { user: ${quote(u.user)}, password: ${quote(u.password)}${permissions} }`;
+    const password = typeof u.password === 'string' ? quote(u.password) : `$${envName(u.password.env)}`;
+    return `    { user: ${quote(u.user)}, password: ${password}${permissions} }`;
   });
   return `authorization {\n  users = [\n${entries.join(',\n')}\n  ]\n}\n`;
+}
+
+function envName(name: string): string {
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${name}" is not an environment variable name`);
+  return name;
 }

@@ -17,17 +17,7 @@ export function contextStreamConfig(
   context: ContextConstants,
   options: StreamOptions = {},
 ): Partial<StreamConfig> & { name: string } {
-  return {
-    name: context.stream,
-    subjects: [context.subjects],
-    storage: StorageType.File,
-    retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
-    max_age: nanos(options.maxAgeMs ?? 30 * DAY_MS),
-    duplicate_window: nanos(options.duplicateWindowMs ?? 2 * 60 * 1000),
-    num_replicas: options.replicas ?? 1,
-    description: `Palisade ${context.context} events`,
-  };
+  return fileStream(context.stream, context.subjects, `Palisade ${context.context} events`, options);
 }
 
 /** The dead-letter stream of a service's consumers: DLQ_<SERVICE> on dlq.<service>.> */
@@ -35,16 +25,26 @@ export function deadLetterStreamConfig(
   context: ContextConstants,
   options: StreamOptions = {},
 ): Partial<StreamConfig> & { name: string } {
+  const subjects = `${DLQ_SUBJECT_ROOT}.${context.context}.>`;
+  return fileStream(context.deadLetterStream, subjects, `Palisade ${context.context} dead letters`, options);
+}
+
+function fileStream(
+  name: string,
+  subjects: string,
+  description: string,
+  options: StreamOptions,
+): Partial<StreamConfig> & { name: string } {
   return {
-    name: context.deadLetterStream,
-    subjects: [`${DLQ_SUBJECT_ROOT}.${context.context}.>`],
+    name,
+    subjects: [subjects],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanos(options.maxAgeMs ?? 30 * DAY_MS),
     duplicate_window: nanos(options.duplicateWindowMs ?? 2 * 60 * 1000),
     num_replicas: options.replicas ?? 1,
-    description: `Palisade ${context.context} dead letters`,
+    description,
   };
 }
 

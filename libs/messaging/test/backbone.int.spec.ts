@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { v7 as uuidv7 } from 'uuid';
 import { EventEnvelope } from '@palisade/contracts';
 import { ConcurrencyConflictError, executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
@@ -223,7 +226,7 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       let deleted = false;
       for (let seq = info.state.first_seq; seq <= info.state.last_seq && !deleted; seq++) {
         const m = await env.jsm.streams.getMessage(ledger.context.stream, { seq }).catch(() => undefined);
-        if (m && JSON.parse(new TextDecoder().decode(m.data)).id === lostId)
+        if (m && new TextDecoder().decode(m.data).includes(lostId))
           deleted = await env.jsm.streams.deleteMessage(ledger.context.stream, seq);
       }
       expect(deleted).toBe(true);
@@ -252,6 +255,82 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       await gapConsumer.stop();
       responder.unsubscribe();
     }
+  });
+
+  it('dead-letters hostile messages (fast-check) with a decode error code and keeps consuming', async () => {
+    const deadLetters = async () =>
+      (await env.jsm.streams.info(ledger.consumerContext.deadLetterStream)).state;
+    const before = await deadLetters();
+    const subject = ledger.entryRecorded.subject('org-a');
+    const envelope = (data: unknown) => ({
+      specversion: '1.0',
+      id: uuidv7(),
+      source: `/palisade/${ledger.context.context}`,
+      type: ledger.entryRecorded.type,
+      subject: 'account/hostile',
+      time: new Date().toISOString(),
+      datacontenttype: 'application/json',
+      data,
+      orgid: 'org-a',
+      actor: 'user:mallory',
+      correlationid: uuidv7(),
+      sequence: 1,
+    });
+    const encode = (value: unknown) =>
+      new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+    const hostile = fc.sample(
+      fc.oneof(
+        fc.uint8Array({ minLength: 0, maxLength: 300 }),
+        fc.string({ maxLength: 200 }).map(encode),
+        fc.jsonValue({ maxDepth: 3 }).map(encode),
+        // A well-formed envelope whose payload is not an entry: wrong types, missing or extra fields.
+        fc
+          .oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.integer()))
+          .map((d) => encode(envelope(d))),
+        fc
+          .record({
+            accountId: fc.oneof(fc.integer(), fc.constant(''), fc.string({ minLength: 65 })),
+            amount: fc.double(),
+          })
+          .map((d) => encode(envelope(d))),
+        fc
+          .record({ accountId: fc.constant('a'), amount: fc.integer(), extra: fc.string() })
+          .map((d) => encode(envelope(d))),
+        // A valid payload in an envelope with one required attribute removed.
+        fc.constantFrom('specversion', 'id', 'source', 'type', 'time', 'orgid').map((field) => {
+          const e: Record<string, unknown> = envelope({ accountId: 'a', amount: 1 });
+          delete e[field];
+          return encode(e);
+        }),
+      ),
+      { numRuns: 40, seed: 20261125 },
+    );
+    for (const data of hostile) await env.js.publish(subject, data, { msgID: randomUUID() });
+    await command('acc-h', { kind: 'open', accountId: 'acc-h' });
+    await command('acc-h', { kind: 'record', accountId: 'acc-h', amount: 9 });
+    await waitFor(async () => (await balance('acc-h'))?.entries === 1, {
+      description: 'good events after the hostile ones',
+    });
+    const after = await waitFor(
+      async () => {
+        const state = await deadLetters();
+        return state.messages >= before.messages + hostile.length && state;
+      },
+      { description: 'every hostile message dead-lettered' },
+    );
+    expect(after.messages).toBe(before.messages + hostile.length);
+    const codes = new Set<string>();
+    for (let seq = before.last_seq + 1; seq <= after.last_seq; seq++) {
+      const dead = await env.jsm.streams.getMessage(ledger.consumerContext.deadLetterStream, { seq });
+      codes.add(dead.header.get('Palisade-Dlq-Code'));
+      expect(dead.header.get('Palisade-Dlq-Reason').length).toBeGreaterThan(0);
+    }
+    expect(
+      [...codes].every((c) => ['not_json', 'invalid_envelope', 'invalid_event_payload'].includes(c)),
+    ).toBe(true);
+    expect([...codes]).toContain('invalid_event_payload');
+    expect(consumer.status()).toMatchObject({ running: true });
+    expect(await balance('acc-h')).toMatchObject({ balance: 9, entries: 1 });
   });
 });
 

@@ -1,5 +1,5 @@
-import { Kysely, Migration, MigrationResultSet, Migrator, sql } from 'kysely';
-import { quoteIdent } from './database';
+import { Migration, MigrationResultSet, Migrator, sql } from 'kysely';
+import { AnyDatabase, quoteIdent } from './database';
 
 /**
  * Migrations: the persistence library's own tables (event store, outbox, inbox) come first,
@@ -108,9 +108,8 @@ export class MigrationError extends Error {
  * Creates the schema if needed and runs every pending migration (library first, then the
  * service's). Safe to run from several replicas at once: kysely holds an advisory lock.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and regardless of) any typed schema
 export async function runMigrations(
-  db: Kysely<any>,
+  db: AnyDatabase,
   schema: string,
   serviceMigrations: MigrationSet = {},
 ): Promise<MigrationResultSet> {
@@ -141,8 +140,7 @@ export async function runMigrations(
   return result;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before (and regardless of) any typed schema
-async function createSchema(db: Kysely<any>, schema: string): Promise<void> {
+async function createSchema(db: AnyDatabase, schema: string): Promise<void> {
   try {
     await sql`create schema if not exists ${sql.raw(quoteIdent(schema))}`.execute(db);
   } catch (error) {
