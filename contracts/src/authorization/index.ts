@@ -1,2 +1,3 @@
 export * from './authorization.constants';
 export * from './authorization.events';
+export * from './authorization.rpc';
