@@ -99,7 +99,8 @@ export const memberRemoved = defineEvent({
   context: ctx,
   entity: 'member',
   verb: 'removed',
-  description: 'A user stopped being a member: every role, grant and elevation it had in the organization ends.',
+  description:
+    'A user stopped being a member: every role, grant and elevation it had in the organization ends.',
   data: z.object({ orgId: orgIdSchema, userId: userIdSchema, removedBy: userIdSchema }).strict(),
 });
 
@@ -154,9 +155,15 @@ export const rootPolicyChanged = defineEvent({
   context: ctx,
   entity: 'root_policy',
   verb: 'changed',
-  description: "The organization's root policy changed. Leaving a mode does not end approved elevations early.",
+  description:
+    "The organization's root policy changed. Leaving a mode does not end approved elevations early.",
   data: z
-    .object({ orgId: orgIdSchema, from: rootPolicyModeSchema, to: rootPolicyModeSchema, changedBy: userIdSchema })
+    .object({
+      orgId: orgIdSchema,
+      from: rootPolicyModeSchema,
+      to: rootPolicyModeSchema,
+      changedBy: userIdSchema,
+    })
     .strict(),
 });
 

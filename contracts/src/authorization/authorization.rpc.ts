@@ -64,7 +64,9 @@ export const authzCheckSchema = z
 export type AuthzCheck = z.infer<typeof authzCheckSchema>;
 
 export const MAX_AUTHZ_BATCH = 100;
-export const authzBatchSchema = z.object({ checks: z.array(authzCheckSchema).min(1).max(MAX_AUTHZ_BATCH) }).strict();
+export const authzBatchSchema = z
+  .object({ checks: z.array(authzCheckSchema).min(1).max(MAX_AUTHZ_BATCH) })
+  .strict();
 
 export interface AuthzDecision {
   readonly allowed: boolean;
