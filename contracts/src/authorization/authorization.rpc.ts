@@ -64,9 +64,25 @@ export const authzCheckSchema = z
 export type AuthzCheck = z.infer<typeof authzCheckSchema>;
 
 export const MAX_AUTHZ_BATCH = 100;
-export const authzBatchSchema = z
-  .object({ checks: z.array(authzCheckSchema).min(1).max(MAX_AUTHZ_BATCH) })
+
+/**
+ * A check request over NATS or HTTP: a batch of checks. `atLeast` is a consistency token: the
+ * highest authorization event sequence the caller has seen; the answer waits until the
+ * decisions reflect at least that event (a removal is never answered from before it).
+ */
+export const authzCheckRequestSchema = z
+  .object({
+    checks: z.array(authzCheckSchema).min(1).max(MAX_AUTHZ_BATCH),
+    atLeast: z.int().min(0).optional(),
+  })
   .strict();
+export type AuthzCheckRequest = z.infer<typeof authzCheckRequestSchema>;
+
+export interface AuthzCheckReply {
+  decisions: AuthzDecision[];
+  /** The authorization event sequence the decisions reflect. */
+  sequence: number;
+}
 
 export interface AuthzDecision {
   readonly allowed: boolean;
@@ -76,7 +92,7 @@ export interface AuthzDecision {
 
 /** Request/reply names served by authorization: `rpc.authorization.<name>`. */
 export const AUTHZ_RPC = {
-  /** body: AuthzCheck or { checks: AuthzCheck[] } → AuthzDecision or { decisions: AuthzDecision[] } */
+  /** body: AuthzCheckRequest → AuthzCheckReply, or { error: { code, message } } */
   check: 'check',
   /** body: { orgId } → EffectivePolicyPack */
   policyPack: 'policy-pack',

@@ -18,7 +18,7 @@ export interface NatsPermissions {
 /**
  * The least privilege a service's NATS user needs: publish its own events and dead letters,
  * manage only its own streams, read event streams through durable consumers, serve its own
- * replay and rpc subjects, ask other services. It cannot publish another context's events,
+ * replay and rpc subjects, hear its own events, ask other services. It cannot publish another context's events,
  * delete streams or consumers, or purge anything.
  */
 export function servicePermissions(context: ContextConstants): NatsPermissions {
@@ -42,7 +42,13 @@ export function servicePermissions(context: ContextConstants): NatsPermissions {
       ],
     },
     subscribe: {
-      allow: ['_INBOX.>', context.replaySubject, `${RPC_SUBJECT_ROOT}.${context.context}.>`],
+      // Its own events too, as a doorbell for in-process views (the store stays the source).
+      allow: [
+        '_INBOX.>',
+        context.replaySubject,
+        `${RPC_SUBJECT_ROOT}.${context.context}.>`,
+        context.subjects,
+      ],
     },
     allow_responses: true,
   };

@@ -1,10 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { ObservabilityModule } from '@palisade/observability';
 import type { Logger } from 'pino';
 import { CoreModule } from './core.module';
 import { HttpErrorFilter } from './http/http-error.filter';
+import { HttpThrottlerGuard } from './http/http-throttler.guard';
 import { ServiceDefinition } from './service-definition';
 
 export interface AppModuleOptions {
@@ -31,7 +32,7 @@ export class PalisadeAppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: HttpErrorFilter },
-        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: HttpThrottlerGuard },
       ],
     };
   }

@@ -1,8 +1,12 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AUTHORIZATION, AUTHORIZATION_EVENTS } from '@palisade/contracts';
-import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { authorizationMigrations } from '../migrations';
 import { AuthorizationConfig } from './authorization.config';
+import { ElevationSweeper } from './commands/elevation.sweeper';
+import { OrganizationCommands } from './commands/organization.commands';
+import { AuthzViewProjection } from './projections/authz-view.projection';
+import { AuthzRpcHandlers } from './rpc/authz.rpc';
 
 /** The authorization service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
@@ -15,6 +19,14 @@ export class AuthorizationModule {
           serviceRuntimeOptions(AUTHORIZATION, AUTHORIZATION_EVENTS, authorizationMigrations, config),
         ),
       ],
+      controllers: [AuthzRpcHandlers],
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: config },
+        AuthzViewProjection,
+        OrganizationCommands,
+        ElevationSweeper,
+      ],
+      exports: [AuthzViewProjection, OrganizationCommands],
     };
   }
 }

@@ -1,0 +1,148 @@
+import { AUTHORIZATION, AUTHZ_RPC, parseEventSubject } from '@palisade/contracts';
+import type { AuthzCheck, AuthzCheckReply, AuthzDecision } from '@palisade/contracts';
+import { HEADER_SEQUENCE, rpcSubject } from '@palisade/messaging';
+import { DeliverPolicy } from 'nats';
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
+
+export interface AuthzClientOptions {
+  /** How long a cached decision is trusted without an event about its organization (default 60 s). */
+  ttlMs?: number;
+  /** Most cached decisions per organization (default 10,000; the oldest go first). */
+  maxPerOrg?: number;
+  /** Request timeout (default 2 s). */
+  timeoutMs?: number;
+}
+
+export class AuthzUnavailableError extends Error {
+  readonly code = 'authz_unavailable';
+}
+
+interface OrgCache {
+  /** Bumped by every authorization event of the organization: answers asked before it are not cached. */
+  generation: number;
+  /** The highest authorization event sequence seen for the organization. */
+  seen: number;
+  entries: Map<string, { decision: AuthzDecision; expires: number }>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function cacheKey(c: AuthzCheck): string {
+  const s = c.subject;
+  const who =
+    s.kind === 'dev_session'
+      ? `d|${s.linkId}`
+      : s.kind === 'api_token'
+        ? `t|${s.userId}|${s.orgId}|${s.access}`
+        : `u|${s.userId}`;
+  return `${who}|${c.action}|${c.resource.workspaceId ?? ''}|${c.resource.elevationId ?? ''}`;
+}
+
+/**
+ * What other services use to ask authorization. Decisions are cached per organization and
+ * dropped when any authorization event of that organization arrives (an ordered JetStream
+ * consumer of headers only); a question asked after such an event carries its sequence, so
+ * the answer is never from before it. Unavailable authorization means deny, never allow.
+ */
+export class AuthzClient {
+  private readonly orgs = new Map<string, OrgCache>();
+  private readonly ttlMs: number;
+  private readonly maxPerOrg: number;
+  private readonly timeoutMs: number;
+  private messages?: ConsumerMessages;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: AuthzClientOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.maxPerOrg = options.maxPerOrg ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? 2_000;
+  }
+
+  /** Starts following authorization events (from now on). */
+  async start(): Promise<void> {
+    const consumer = await this.nc.jetstream().consumers.get(AUTHORIZATION.stream, {
+      deliver_policy: DeliverPolicy.New,
+      headers_only: true,
+    });
+    this.messages = await consumer.consume({ callback: (m) => this.onEvent(m) });
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    this.orgs.clear();
+  }
+
+  async check(request: AuthzCheck): Promise<AuthzDecision> {
+    return (await this.checkMany([request]))[0];
+  }
+
+  /** Decides several checks; only those not cached go to authorization, in one request. */
+  async checkMany(requests: readonly AuthzCheck[]): Promise<AuthzDecision[]> {
+    const now = Date.now();
+    const decisions: Array<AuthzDecision | undefined> = requests.map((r) => {
+      const hit = this.orgs.get(r.resource.orgId)?.entries.get(cacheKey(r));
+      return hit && hit.expires > now ? hit.decision : undefined;
+    });
+    const missing = requests.map((r, i) => (decisions[i] ? -1 : i)).filter((i) => i >= 0);
+    if (missing.length === 0) return decisions as AuthzDecision[];
+    const asked = missing.map((i) => requests[i]);
+    const generations = asked.map((r) => this.org(r.resource.orgId).generation);
+    const atLeast = Math.max(0, ...asked.map((r) => this.org(r.resource.orgId).seen));
+    const reply = await this.ask(asked, atLeast);
+    reply.decisions.forEach((decision, k) => {
+      const request = asked[k];
+      decisions[missing[k]] = decision;
+      const org = this.org(request.resource.orgId);
+      // Only an answer no event has overtaken may be remembered.
+      if (org.generation !== generations[k]) return;
+      if (org.entries.size >= this.maxPerOrg) org.entries.delete(org.entries.keys().next().value!);
+      org.entries.set(cacheKey(request), { decision, expires: Date.now() + this.ttlMs });
+    });
+    return decisions as AuthzDecision[];
+  }
+
+  /** Cached decisions (all organizations); for metrics and tests. */
+  get cached(): number {
+    let n = 0;
+    for (const org of this.orgs.values()) n += org.entries.size;
+    return n;
+  }
+
+  private org(orgId: string): OrgCache {
+    let org = this.orgs.get(orgId);
+    if (!org) this.orgs.set(orgId, (org = { generation: 0, seen: 0, entries: new Map() }));
+    return org;
+  }
+
+  private onEvent(m: JsMsg): void {
+    m.ack();
+    const parsed = parseEventSubject(m.subject);
+    if (!parsed) return;
+    const org = this.org(parsed.orgId);
+    org.generation++;
+    org.entries.clear();
+    const sequence = Number(m.headers?.get(HEADER_SEQUENCE));
+    if (Number.isSafeInteger(sequence) && sequence > org.seen) org.seen = sequence;
+  }
+
+  private async ask(checks: AuthzCheck[], atLeast: number): Promise<AuthzCheckReply> {
+    let reply;
+    try {
+      reply = await this.nc.request(
+        rpcSubject(AUTHORIZATION, AUTHZ_RPC.check),
+        encoder.encode(JSON.stringify({ checks, ...(atLeast ? { atLeast } : {}) })),
+        { timeout: this.timeoutMs },
+      );
+    } catch (error) {
+      throw new AuthzUnavailableError(`authorization did not answer: ${(error as Error).message}`);
+    }
+    const body = JSON.parse(decoder.decode(reply.data)) as
+      AuthzCheckReply | { error: { code: string; message: string } };
+    if ('error' in body)
+      throw new AuthzUnavailableError(`authorization refused the check: ${body.error.code}`);
+    return body;
+  }
+}
