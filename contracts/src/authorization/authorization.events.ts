@@ -239,7 +239,7 @@ export const elevationClosed = defineEvent({
       workspaceId: workspaceIdSchema,
       startedAt: timestamp,
       endedAt: timestamp,
-      outcome: z.enum(['expired', 'ended_early', 'member_removed']),
+      outcome: z.enum(['expired', 'ended_early', 'member_removed', 'access_removed']),
       closedBy: userIdSchema,
     })
     .strict(),

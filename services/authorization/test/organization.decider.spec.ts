@@ -214,6 +214,43 @@ describe('organization decider', () => {
       ).toBe('own_request');
     });
 
+    it('never lets root outlive the access it builds on (found by the reviewer property)', () => {
+      const pending = [...base, rootPolicy('break_glass'), requested];
+      const demoted: AuthorizationEvent = {
+        type: 'role.changed',
+        data: { orgId: ORG, userId: 'dev', from: 'member', to: 'reviewer', changedBy: 'olga' },
+      };
+      const ungranted: AuthorizationEvent = {
+        type: 'grant.removed',
+        data: { orgId: ORG, workspaceId: 'ws-1', userId: 'dev', removedBy: 'olga' },
+      };
+      expect(
+        when([...pending, demoted, ungranted], {
+          kind: 'approveElevation',
+          elevationId: E1,
+          by: 'ada',
+          now: T0,
+        }),
+      ).toBe('requester_without_access');
+      const approved = when(pending, { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 });
+      const active = [...pending, ...(approved as AuthorizationEvent[])];
+      const demotion = when(active, {
+        kind: 'changeRole',
+        userId: 'dev',
+        role: 'reviewer',
+        by: 'olga',
+        now: T0 + 60_000,
+      });
+      expect((demotion as AuthorizationEvent[]).map((e) => e.type)).toEqual([
+        'elevation.closed',
+        'role.changed',
+        'grant.removed',
+      ]);
+      expect((demotion as AuthorizationEvent[])[0]).toMatchObject({
+        data: { outcome: 'access_removed', endedAt: '2026-11-25T10:01:00.000Z' },
+      });
+    });
+
     it('grants root on that workspace only, until the expiry, then closes out', () => {
       const approved: AuthorizationEvent = {
         type: 'elevation.approved',
@@ -233,7 +270,7 @@ describe('organization decider', () => {
           now,
         );
       expect(root('ws-1', T0 + 60_000)).toEqual({ allowed: true, reason: 'elevation' });
-      expect(root('ws-2', T0 + 60_000)).toEqual({ allowed: false, reason: 'no_active_elevation' });
+      expect(root('ws-2', T0 + 60_000)).toEqual({ allowed: false, reason: 'insufficient_role' });
       expect(root('ws-1', T0 + 30 * 60_000)).toEqual({ allowed: false, reason: 'no_active_elevation' });
       expect(when(given, { kind: 'expireElevation', elevationId: E1, now: T0 + 60_000 })).toBe(
         'elevation_not_expired',

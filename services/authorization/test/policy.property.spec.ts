@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AUTHZ_ACTIONS, ORG_ROLES, WORKSPACE_GRANTS } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzAction, AuthzCheck } from '@palisade/contracts';
-import { check } from '../src/domain/check';
+import { check, holdsWorkspaceAccess } from '../src/domain/check';
 import { applyOrgEvent, OrgState } from '../src/domain/org.state';
 import { AuthzRuleError, OrgCommand, organizationDecider } from '../src/domain/organization.decider';
 import { POLICY_TABLE } from '../src/domain/policy-table';
@@ -234,6 +234,18 @@ describe('policy properties (fast-check)', () => {
             expect(active.length).toBeGreaterThan(0);
             expect(org.members.has(user)).toBe(true);
           }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('closes out an approved elevation as soon as its requester loses access to the workspace', () => {
+    fc.assert(
+      fc.property(stepsArb, (steps) => {
+        const { org } = run(steps);
+        for (const elevation of org.elevations.values())
+          if (elevation.status === 'approved')
+            expect(holdsWorkspaceAccess(org, elevation.requester, elevation.workspaceId)).toBe(true);
       }),
       { numRuns: 300 },
     );

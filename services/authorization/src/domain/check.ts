@@ -1,7 +1,7 @@
 import { ORG_ROLES, WORKSPACE_GRANTS } from '@palisade/contracts';
 import type { AuthzCheck, AuthzDecision, OrgRole, WorkspaceGrant } from '@palisade/contracts';
 import { OrgState } from './org.state';
-import { policyRule } from './policy-table';
+import { GRANT_BIT, policyRule, ROLE_BIT } from './policy-table';
 
 const decisions = new Map<string, AuthzDecision>();
 
@@ -64,6 +64,8 @@ export function check(org: OrgState | undefined, request: AuthzCheck, now: numbe
   if (rule.workspace && !workspaceId) return DENY.workspaceRequired;
   if (rule.rootPolicy && org.rootPolicy === 'disabled') return DENY.rootPolicyDisabled;
   if (rule.elevation) {
+    // Root extends access the subject still has on the workspace; it never outlives it.
+    if (!holdsWorkspaceAccess(org, subject.userId, workspaceId!)) return DENY.insufficientRole;
     for (const elevation of org.elevations.values()) {
       if (
         elevation.status === 'approved' &&
@@ -82,10 +84,21 @@ export function check(org: OrgState | undefined, request: AuthzCheck, now: numbe
     if (elevation.requester === subject.userId) return DENY.ownRequest;
     if (elevation.status !== 'pending') return DENY.elevationNotPending;
   }
-  if (rule.roles.includes(role)) return ALLOW_ROLE[role];
+  if (rule.roleMask & ROLE_BIT[role]) return ALLOW_ROLE[role];
   if (workspaceId && role !== 'reviewer') {
     const grant = org.grants.get(subject.userId)?.get(workspaceId);
-    if (grant && rule.grants.includes(grant)) return ALLOW_GRANT[grant];
+    if (grant && rule.grantMask & GRANT_BIT[grant]) return ALLOW_GRANT[grant];
   }
   return DENY.insufficientRole;
+}
+
+/**
+ * What root on a workspace builds on: owner or admin of the organization, or a maintainer or
+ * developer grant on that workspace (never a reviewer: read-only).
+ */
+export function holdsWorkspaceAccess(org: OrgState, userId: string, workspaceId: string): boolean {
+  const role = org.members.get(userId);
+  if (role === 'owner' || role === 'admin') return true;
+  if (role !== 'member') return false;
+  return org.grants.get(userId)?.has(workspaceId) ?? false;
 }

@@ -8,7 +8,7 @@ import type {
   WorkspaceGrant,
 } from '@palisade/contracts';
 import type { Decider } from '@palisade/persistence';
-import { check } from './check';
+import { check, holdsWorkspaceAccess } from './check';
 import { applyOrgEvent, cloneOrg, OrgState } from './org.state';
 
 /** A rule of the domain said no: `code` is stable, `status` the HTTP status it maps to. */
@@ -103,10 +103,14 @@ function requireElevation(org: OrgState, elevationId: string) {
   return elevation;
 }
 
-/** Closeout events for the approved elevations of a member that is leaving. */
-function closeElevationsOf(org: OrgState, userId: string, by: string, now: number): E[] {
+/**
+ * Closeout events for approved elevations that `events` take the ground from: the requester
+ * leaves, becomes a reviewer or loses its grant on the workspace.
+ */
+function closeElevationsAfter(org: OrgState, events: E[], by: string, now: number): E[] {
+  const after = events.reduce((s, e) => applyOrgEvent(s, e), cloneOrg(org));
   return [...org.elevations.values()]
-    .filter((e) => e.requester === userId && e.status === 'approved')
+    .filter((e) => e.status === 'approved' && !holdsWorkspaceAccess(after, e.requester, e.workspaceId))
     .map((e) => ({
       type: 'elevation.closed' as const,
       data: {
@@ -117,7 +121,7 @@ function closeElevationsOf(org: OrgState, userId: string, by: string, now: numbe
         workspaceId: e.workspaceId,
         startedAt: iso(e.startsAt!),
         endedAt: iso(Math.min(now, e.expiresAt!)),
-        outcome: 'member_removed' as const,
+        outcome: after.members.has(e.requester) ? ('access_removed' as const) : ('member_removed' as const),
         closedBy: by,
       },
     }));
@@ -196,10 +200,10 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
             'the last owner cannot be removed: make another member owner first',
           );
       }
-      return [
-        ...closeElevationsOf(org, command.userId, command.by, command.now),
+      const removed: E[] = [
         { type: 'member.removed', data: { orgId, userId: command.userId, removedBy: command.by } },
       ];
+      return [...closeElevationsAfter(org, removed, command.by, command.now), ...removed];
     }
     case 'changeRole': {
       const from = requireMember(org, command.userId);
@@ -225,7 +229,7 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
             type: 'grant.removed',
             data: { orgId, workspaceId, userId: command.userId, removedBy: command.by },
           });
-      return events;
+      return [...closeElevationsAfter(org, events, command.by, command.now), ...events];
     }
     case 'addGrant': {
       authorize(org, command.by, 'member.manage', command.now);
@@ -258,12 +262,13 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
           'grant_not_found',
           `${command.userId} has no grant on ${command.workspaceId}`,
         );
-      return [
+      const removed: E[] = [
         {
           type: 'grant.removed',
           data: { orgId, workspaceId: command.workspaceId, userId: command.userId, removedBy: command.by },
         },
       ];
+      return [...closeElevationsAfter(org, removed, command.by, command.now), ...removed];
     }
     case 'setRootPolicy': {
       authorize(org, command.by, 'policy.change', command.now);
@@ -306,8 +311,12 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
             data: { orgId, elevationId: elevation.id, approver: command.by, reason: command.reason },
           },
         ];
-      if (!org.members.has(elevation.requester))
-        throw new AuthzRuleError(409, 'requester_left', 'the requester is no longer a member');
+      if (!holdsWorkspaceAccess(org, elevation.requester, elevation.workspaceId))
+        throw new AuthzRuleError(
+          409,
+          'requester_without_access',
+          'the requester no longer has access to the workspace (left, reviewer, or grant removed)',
+        );
       return [
         {
           type: 'elevation.approved',
