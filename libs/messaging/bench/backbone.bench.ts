@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+import { percentile, runBench } from '@palisade/testing';
 import { executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AckPolicy, connect, DeliverPolicy, headers, JsMsg, nanos, StorageType } from 'nats';
@@ -31,10 +31,6 @@ interface Result {
   latencies: number[];
   /** End to end only: commit → JetStream acknowledgement of the relay's publish. */
   relayed?: number[];
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function summary(r: Result) {
@@ -274,80 +270,61 @@ async function stageCosts(databaseUrl: string, natsUrl: string, postgresUid: num
   await env.close();
 }
 
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-'));
-  fs.chmodSync(dir, 0o711);
-  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg', 'data'),
-    password: 'bench-password-not-secret',
+runBench('backbone', async ({ natsUrl, databaseUrl, dir }) => {
+  // Baseline payloads of the same size as the events the backbone carries.
+  const sample = JSON.stringify({
+    specversion: '1.0',
+    id: randomUUID(),
+    source: '/palisade/t0000000000',
+    type: 'palisade.t0000000000.account.opened.v1',
+    subject: 'account/a00000',
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: { accountId: 'a00000' },
+    orgid: 'org-bench',
+    actor: 'service:bench',
+    correlationid: randomUUID(),
+    sequence: 1,
   });
-  try {
-    const databaseUrl = await pg.createDatabase('bench');
-    // Baseline payloads of the same size as the events the backbone carries.
-    const sample = JSON.stringify({
-      specversion: '1.0',
-      id: randomUUID(),
-      source: '/palisade/t0000000000',
-      type: 'palisade.t0000000000.account.opened.v1',
-      subject: 'account/a00000',
-      time: new Date().toISOString(),
-      datacontenttype: 'application/json',
-      data: { accountId: 'a00000' },
-      orgid: 'org-bench',
-      actor: 'service:bench',
-      correlationid: randomUUID(),
-      sequence: 1,
-    });
-    const payload = (i: number) =>
-      new TextEncoder().encode(sample.replace('a00000', `a${String(i).padStart(5, '0')}`));
+  const payload = (i: number) =>
+    new TextEncoder().encode(sample.replace('a00000', `a${String(i).padStart(5, '0')}`));
+  console.log(
+    `backbone benchmark: ${EVENTS} events per run, ${WRITERS} concurrent writers, ${os.cpus().length} cores, payload ${sample.length} bytes`,
+  );
+  // Warm-up (JIT, connections, first pages), not reported.
+  await backbone(databaseUrl, natsUrl);
+  const pairs: Array<[Result, Result]> = [];
+  for (const rate of [undefined, ...RATES])
+    pairs.push([await backbone(databaseUrl, natsUrl, rate), await rawJetStream(natsUrl, payload, rate)]);
+  console.log(
+    '\n| run | events/s | p50 ms | p99 ms | max ms | of which commit → JetStream ack, p50 / p99 ms |\n|---|---:|---:|---:|---:|---:|',
+  );
+  for (const r of pairs.flat()) {
+    const s = summary(r);
+    const relayed = r.relayed && [...r.relayed].sort((a, b) => a - b);
+    const split = relayed
+      ? `${percentile(relayed, 50).toFixed(2)} / ${percentile(relayed, 99).toFixed(2)}`
+      : '';
     console.log(
-      `backbone benchmark: ${EVENTS} events per run, ${WRITERS} concurrent writers, ${os.cpus().length} cores, payload ${sample.length} bytes`,
+      `| ${r.name} | ${s.rate.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.max.toFixed(1)} | ${split} |`,
     );
-    // Warm-up (JIT, connections, first pages), not reported.
-    await backbone(databaseUrl, nats.url);
-    const pairs: Array<[Result, Result]> = [];
-    for (const rate of [undefined, ...RATES])
-      pairs.push([await backbone(databaseUrl, nats.url, rate), await rawJetStream(nats.url, payload, rate)]);
-    console.log(
-      '\n| run | events/s | p50 ms | p99 ms | max ms | of which commit → JetStream ack, p50 / p99 ms |\n|---|---:|---:|---:|---:|---:|',
-    );
-    for (const r of pairs.flat()) {
-      const s = summary(r);
-      const relayed = r.relayed && [...r.relayed].sort((a, b) => a - b);
-      const split = relayed
-        ? `${percentile(relayed, 50).toFixed(2)} / ${percentile(relayed, 99).toFixed(2)}`
-        : '';
-      console.log(
-        `| ${r.name} | ${s.rate.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.max.toFixed(1)} | ${split} |`,
-      );
-    }
-    console.log(`\nratios (end to end / raw JetStream):`);
-    for (const [e2e, raw] of pairs) {
-      const a = summary(e2e);
-      const b = summary(raw);
-      console.log(
-        `  ${e2e.name.replace('end to end, ', '').padEnd(16)} throughput ${(a.rate / b.rate).toFixed(2)}x   p50 ${(a.p50 / b.p50).toFixed(1)}x   p99 ${(a.p99 / b.p99).toFixed(1)}x`,
-      );
-    }
-    const closed = summary(pairs[0][0]);
-    const at5000 = pairs.find(([r]) => r.name.endsWith('5000/s'));
-    const paced = at5000 && summary(at5000[0]);
-    console.log(
-      `\ntargets: >= 5000 events/s end to end: ${closed.rate >= 5000 ? 'met' : 'NOT met'} (${closed.rate.toFixed(0)}); ` +
-        `p99 < 25 ms at 5000/s: ${paced && paced.rate >= 4900 && paced.p99 < 25 ? 'met' : 'NOT met'}` +
-        (paced ? ` (${paced.rate.toFixed(0)}/s achieved, p99 ${paced.p99.toFixed(1)} ms)` : ''),
-    );
-    if (process.platform === 'linux')
-      await stageCosts(databaseUrl, nats.url, fs.statSync(path.join(dir, 'pg', 'data')).uid);
-  } finally {
-    await pg.stop();
-    await nats.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  console.log(`\nratios (end to end / raw JetStream):`);
+  for (const [e2e, raw] of pairs) {
+    const a = summary(e2e);
+    const b = summary(raw);
+    console.log(
+      `  ${e2e.name.replace('end to end, ', '').padEnd(16)} throughput ${(a.rate / b.rate).toFixed(2)}x   p50 ${(a.p50 / b.p50).toFixed(1)}x   p99 ${(a.p99 / b.p99).toFixed(1)}x`,
+    );
+  }
+  const closed = summary(pairs[0][0]);
+  const at5000 = pairs.find(([r]) => r.name.endsWith('5000/s'));
+  const paced = at5000 && summary(at5000[0]);
+  console.log(
+    `\ntargets: >= 5000 events/s end to end: ${closed.rate >= 5000 ? 'met' : 'NOT met'} (${closed.rate.toFixed(0)}); ` +
+      `p99 < 25 ms at 5000/s: ${paced && paced.rate >= 4900 && paced.p99 < 25 ? 'met' : 'NOT met'}` +
+      (paced ? ` (${paced.rate.toFixed(0)}/s achieved, p99 ${paced.p99.toFixed(1)} ms)` : ''),
+  );
+  if (process.platform === 'linux')
+    await stageCosts(databaseUrl, natsUrl, fs.statSync(path.join(dir, 'pg', 'data')).uid);
 });

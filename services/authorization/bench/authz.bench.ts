@@ -8,16 +8,14 @@
 //   removal:     member.removed committed → the first deny from an AuthzClient whose cache held
 //                an allow; beside it, commit → the event reaching a plain NATS subscriber.
 // Real nats-server (JetStream, file storage) and Postgres; the service runs in this process.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzCheck, OrgRole } from '@palisade/contracts';
-import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 import { rpcSubject } from '@palisade/messaging';
 import { ServiceRuntime, startPalisade } from '@palisade/runtime';
+import { percentile, runBench } from '@palisade/testing';
 import { connect } from 'nats';
 import { authorizationService } from '../src';
 import { OrganizationCommands } from '../src/commands/organization.commands';
@@ -32,8 +30,6 @@ const REMOVALS = Number(process.env.BENCH_REMOVALS ?? 300);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const orgIdOf = (i: number) => `org-${i}`;
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1));
 const userOf = (org: number, m: number) => `u-${org}-${m}`;
@@ -192,102 +188,83 @@ async function removalToDeny(natsUrl: string, commands: OrganizationCommands) {
   return { toDeny, toEvent };
 }
 
-async function main() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-authz-'));
-  fs.chmodSync(dir, 0o711);
-  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
-  const pg = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg', 'data'),
-    password: 'bench-password-not-secret',
+runBench('authz', async ({ natsUrl, databaseUrl }) => {
+  const env = { NATS_URL: natsUrl, HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  console.log(
+    `authorization benchmark: ${ORGS} organizations × ${MEMBERS} members, ${os.cpus().length} cores`,
+  );
+  // Load through the event store: one append per organization (its whole history, decided).
+  let running = await startPalisade({
+    services: [authorizationService],
+    env: { ...env, DATABASE_URL: databaseUrl },
   });
-  const env = { NATS_URL: nats.url, HTTP_PORT: '0', LOG_LEVEL: 'warn' };
-  try {
-    const databaseUrl = await pg.createDatabase('bench');
-    console.log(
-      `authorization benchmark: ${ORGS} organizations × ${MEMBERS} members, ${os.cpus().length} cores`,
+  const runtime = running.app.get(ServiceRuntime, { strict: false });
+  let started = performance.now();
+  let total = 0;
+  for (let i = 0; i < ORGS; i += 64) {
+    await Promise.all(
+      Array.from({ length: Math.min(64, ORGS - i) }, async (_, k) => {
+        const events = organizationEvents(i + k);
+        total += events.length;
+        await runtime.store.append(runtime.db, {
+          streamId: orgStreamId(orgIdOf(i + k)),
+          expectedVersion: 0,
+          events,
+          metadata: { orgId: orgIdOf(i + k), actor: 'service:bench' },
+        });
+      }),
     );
-    // Load through the event store: one append per organization (its whole history, decided).
-    let running = await startPalisade({
-      services: [authorizationService],
-      env: { ...env, DATABASE_URL: databaseUrl },
-    });
-    const runtime = running.app.get(ServiceRuntime, { strict: false });
-    let started = performance.now();
-    let total = 0;
-    for (let i = 0; i < ORGS; i += 64) {
-      await Promise.all(
-        Array.from({ length: Math.min(64, ORGS - i) }, async (_, k) => {
-          const events = organizationEvents(i + k);
-          total += events.length;
-          await runtime.store.append(runtime.db, {
-            streamId: orgStreamId(orgIdOf(i + k)),
-            expectedVersion: 0,
-            events,
-            metadata: { orgId: orgIdOf(i + k), actor: 'service:bench' },
-          });
-        }),
-      );
-    }
-    let projection = running.app.get(AuthzViewProjection, { strict: false });
-    while (projection.view.sequence < total) await new Promise((resolve) => setTimeout(resolve, 50));
-    console.log(
-      `loaded ${total} events in ${((performance.now() - started) / 1000).toFixed(1)} s (append, relay, view)`,
-    );
-    // A restart rebuilds the view from the store: the cold-start cost.
-    await running.stop();
-    started = performance.now();
-    running = await startPalisade({
-      services: [authorizationService],
-      env: { ...env, DATABASE_URL: databaseUrl },
-    });
-    console.log(
-      `restart with the view rebuilt from ${total} events: ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
-    projection = running.app.get(AuthzViewProjection, { strict: false });
-    const commands = running.app.get(OrganizationCommands, { strict: false });
-
-    const local = inProcess(projection);
-    console.log(`\nin process (${(local.allowedShare * 100).toFixed(0)}% of the mix allowed):`);
-    console.log('| run | checks/s | p50 ns | p99 ns |\n|---|---:|---:|---:|');
-    for (const r of [local.baseline, local.real])
-      console.log(`| ${r.label} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} |`);
-    console.log(
-      `ratio AuthzView.check / bare lookup: throughput ${(local.real.rate / local.baseline.rate).toFixed(2)}x`,
-    );
-
-    const remote = await overNats(nats.url);
-    console.log('\nover NATS request/reply (one check per request):');
-    console.log('| run | sequential p50 ms | p99 ms | 64 in flight, requests/s |\n|---|---:|---:|---:|');
-    for (const r of [remote.baseline, remote.real])
-      console.log(`| ${r.label} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.rate.toFixed(0)} |`);
-    console.log(
-      `ratio check / bare responder: p99 ${(remote.real.p99 / remote.baseline.p99).toFixed(2)}x, throughput ${(remote.real.rate / remote.baseline.rate).toFixed(2)}x`,
-    );
-
-    const removal = await removalToDeny(nats.url, commands);
-    console.log(`\nremoval → deny over ${REMOVALS} removals (from the removal's commit):`);
-    console.log('| run | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|');
-    const row = (label: string, s: number[]) =>
-      console.log(
-        `| ${label} | ${percentile(s, 50).toFixed(2)} | ${percentile(s, 99).toFixed(2)} | ${s[s.length - 1].toFixed(2)} |`,
-      );
-    row('first deny from a client that cached an allow', removal.toDeny);
-    row('the event reaching a plain NATS subscriber', removal.toEvent);
-
-    console.log(
-      `\ntargets: in-process >= 500,000 checks/s: ${local.real.rate >= 500_000 ? 'met' : 'NOT met'} (${local.real.rate.toFixed(0)}); ` +
-        `NATS p99 < 2 ms: ${remote.real.p99 < 2 ? 'met' : 'NOT met'} (${remote.real.p99.toFixed(2)}); ` +
-        `removal → deny p99 < 50 ms: ${percentile(removal.toDeny, 99) < 50 ? 'met' : 'NOT met'} (${percentile(removal.toDeny, 99).toFixed(1)})`,
-    );
-    await running.stop();
-  } finally {
-    await pg.stop();
-    await nats.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
-}
+  let projection = running.app.get(AuthzViewProjection, { strict: false });
+  while (projection.view.sequence < total) await new Promise((resolve) => setTimeout(resolve, 50));
+  console.log(
+    `loaded ${total} events in ${((performance.now() - started) / 1000).toFixed(1)} s (append, relay, view)`,
+  );
+  // A restart rebuilds the view from the store: the cold-start cost.
+  await running.stop();
+  started = performance.now();
+  running = await startPalisade({
+    services: [authorizationService],
+    env: { ...env, DATABASE_URL: databaseUrl },
+  });
+  console.log(
+    `restart with the view rebuilt from ${total} events: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  projection = running.app.get(AuthzViewProjection, { strict: false });
+  const commands = running.app.get(OrganizationCommands, { strict: false });
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
+  const local = inProcess(projection);
+  console.log(`\nin process (${(local.allowedShare * 100).toFixed(0)}% of the mix allowed):`);
+  console.log('| run | checks/s | p50 ns | p99 ns |\n|---|---:|---:|---:|');
+  for (const r of [local.baseline, local.real])
+    console.log(`| ${r.label} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} |`);
+  console.log(
+    `ratio AuthzView.check / bare lookup: throughput ${(local.real.rate / local.baseline.rate).toFixed(2)}x`,
+  );
+
+  const remote = await overNats(natsUrl);
+  console.log('\nover NATS request/reply (one check per request):');
+  console.log('| run | sequential p50 ms | p99 ms | 64 in flight, requests/s |\n|---|---:|---:|---:|');
+  for (const r of [remote.baseline, remote.real])
+    console.log(`| ${r.label} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.rate.toFixed(0)} |`);
+  console.log(
+    `ratio check / bare responder: p99 ${(remote.real.p99 / remote.baseline.p99).toFixed(2)}x, throughput ${(remote.real.rate / remote.baseline.rate).toFixed(2)}x`,
+  );
+
+  const removal = await removalToDeny(natsUrl, commands);
+  console.log(`\nremoval → deny over ${REMOVALS} removals (from the removal's commit):`);
+  console.log('| run | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|');
+  const row = (label: string, s: number[]) =>
+    console.log(
+      `| ${label} | ${percentile(s, 50).toFixed(2)} | ${percentile(s, 99).toFixed(2)} | ${s[s.length - 1].toFixed(2)} |`,
+    );
+  row('first deny from a client that cached an allow', removal.toDeny);
+  row('the event reaching a plain NATS subscriber', removal.toEvent);
+
+  console.log(
+    `\ntargets: in-process >= 500,000 checks/s: ${local.real.rate >= 500_000 ? 'met' : 'NOT met'} (${local.real.rate.toFixed(0)}); ` +
+      `NATS p99 < 2 ms: ${remote.real.p99 < 2 ? 'met' : 'NOT met'} (${remote.real.p99.toFixed(2)}); ` +
+      `removal → deny p99 < 50 ms: ${percentile(removal.toDeny, 99) < 50 ? 'met' : 'NOT met'} (${percentile(removal.toDeny, 99).toFixed(1)})`,
+  );
+  await running.stop();
 });

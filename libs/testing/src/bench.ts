@@ -1,0 +1,46 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+
+export interface BenchServers {
+  natsUrl: string;
+  /** A fresh database on the benchmark's own Postgres. */
+  databaseUrl: string;
+  dir: string;
+}
+
+/**
+ * Runs a benchmark against its own nats-server (JetStream, file storage) and Postgres, both
+ * stopped (by PID) and their data removed afterwards; exits non-zero when the benchmark throws.
+ */
+export function runBench(name: string, bench: (servers: BenchServers) => Promise<void>): void {
+  const main = async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `palisade-bench-${name}-`));
+    fs.chmodSync(dir, 0o711);
+    const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
+    try {
+      const pg = await startEmbeddedPostgres({
+        dataDir: path.join(dir, 'pg', 'data'),
+        password: 'bench-password-not-secret',
+      });
+      try {
+        await bench({ natsUrl: nats.url, databaseUrl: await pg.createDatabase('bench'), dir });
+      } finally {
+        await pg.stop();
+      }
+    } finally {
+      await nats.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+/** The p-th percentile of ascending values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
