@@ -24,6 +24,7 @@ import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from '../t
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 32);
 const RATES = (process.env.BENCH_RATES ?? '5000,2500').split(',').map(Number);
+// BENCH_ONLY=stages: only the per-stage CPU costs.
 
 interface Result {
   name: string;
@@ -291,6 +292,10 @@ runBench('backbone', async ({ natsUrl, databaseUrl, dir }) => {
   console.log(
     `backbone benchmark: ${EVENTS} events per run, ${WRITERS} concurrent writers, ${os.cpus().length} cores, payload ${sample.length} bytes`,
   );
+  if (process.env.BENCH_ONLY === 'stages') {
+    await stageCosts(databaseUrl, natsUrl, fs.statSync(path.join(dir, 'pg', 'data')).uid);
+    return;
+  }
   // Warm-up (JIT, connections, first pages), not reported.
   await backbone(databaseUrl, natsUrl);
   const pairs: Array<[Result, Result]> = [];
