@@ -256,17 +256,24 @@ export class OutboxRelay {
     let exhausted = false;
     while (this.running && this.leader) {
       while (!exhausted && inflight.length < this.depth) {
-        const issuedThrough = inflight.length ? inflight[inflight.length - 1].batch.at(-1)!.sequence : 0;
-        let batch = this.recovering
-          ? await findUnpublished(db, this.batchSize, Math.max(this.acknowledgedThrough, issuedThrough))
-          : [];
-        if (batch.length === 0) {
-          this.recovering = false;
+        // A commit announced from here on may be missing from this batch: `again` says so.
+        this.again = false;
+        let batch: Publication[];
+        if (this.recovering) {
+          const issuedThrough = inflight.length ? inflight[inflight.length - 1].batch.at(-1)!.sequence : 0;
+          batch = await findUnpublished(
+            db,
+            this.batchSize,
+            Math.max(this.acknowledgedThrough, issuedThrough),
+          );
+          if (batch.length < this.batchSize) this.recovering = false;
+        } else {
           batch = await assignSequences(db, this.batchSize, this.acknowledgedThrough);
           this.recordedThrough = Math.max(this.recordedThrough, this.acknowledgedThrough);
+          // A short batch took everything committed before it; no need to ask again until told.
+          if (batch.length < this.batchSize && !this.again) exhausted = true;
         }
-        if (batch.length === 0) exhausted = true;
-        else inflight.push({ batch, acks: this.publish(batch) });
+        if (batch.length > 0) inflight.push({ batch, acks: this.publish(batch) });
       }
       const head = inflight.shift();
       if (!head) {
