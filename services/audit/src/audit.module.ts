@@ -3,6 +3,8 @@ import { AUDIT, AUDIT_EVENTS } from '@palisade/contracts';
 import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { auditMigrations } from '../migrations';
 import { AuditConfig } from './audit.config';
+import { AuditLogConsumer } from './consumers/audit-log.consumer';
+import { AUDIT_CONFIG, AuditLogService } from './log/audit-log.service';
 
 /** The audit service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
@@ -13,6 +15,9 @@ export class AuditModule {
       imports: [
         ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config)),
       ],
+      controllers: [AuditLogConsumer],
+      providers: [{ provide: AUDIT_CONFIG, useValue: config }, AuditLogService],
+      exports: [AuditLogService],
     };
   }
 }

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The audit log's hash chain: each entry's checksum is SHA-256 of its canonical JSON, and its
+ * hash is SHA-256(prev_hash || checksum), where prev_hash is the previous entry's hash (32 zero
+ * bytes before the first). Changing, removing or reordering any entry changes every later hash.
+ */
+
+export const HASH_BYTES = 32;
+export const GENESIS_HASH: Buffer = Buffer.alloc(HASH_BYTES);
+
+export function sha256(...parts: Uint8Array[]): Buffer {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+/** SHA-256 of the canonical JSON text (UTF-8). */
+export function entryChecksum(canonical: string): Buffer {
+  return createHash('sha256').update(canonical, 'utf8').digest();
+}
+
+/** SHA-256(prev_hash || checksum). */
+export function chainHash(prevHash: Uint8Array, checksum: Uint8Array): Buffer {
+  return createHash('sha256').update(prevHash).update(checksum).digest();
+}
+
+/** What the chain derives for one entry. */
+export interface ChainLink {
+  checksum: Buffer;
+  prevHash: Buffer;
+  hash: Buffer;
+}
+
+/** Links canonical texts onto a chain whose last hash is `prevHash`. */
+export function linkEntries(prevHash: Buffer, canonicals: readonly string[]): ChainLink[] {
+  const links: ChainLink[] = [];
+  let prev = prevHash;
+  for (const canonical of canonicals) {
+    const checksum = entryChecksum(canonical);
+    const hash = chainHash(prev, checksum);
+    links.push({ checksum, prevHash: prev, hash });
+    prev = hash;
+  }
+  return links;
+}

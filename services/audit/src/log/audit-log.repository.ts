@@ -1,0 +1,169 @@
+import type { AnyDatabase } from '@palisade/persistence';
+import { sql } from 'kysely';
+import { AuditEntry, GENESIS_HASH, NodeAddress, SignedCheckpoint } from '../domain';
+import type { ChainHead } from '../domain';
+
+/** The audit service's tables (see migrations/202611250500_audit_log.ts). */
+export interface AuditLogRow {
+  sequence: number;
+  event_id: string;
+  event_time: Date;
+  type: string;
+  org_id: string;
+  actor: string;
+  subject: string;
+  producer: string;
+  producer_sequence: number;
+  recorded_at: Date;
+  canonical: string;
+  checksum: Buffer;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export interface CheckpointRow {
+  position: number;
+  tree_size: number;
+  root_hash: Buffer;
+  last_entry_hash: Buffer;
+  issued_at: Date;
+  key_id: string;
+  signature: string;
+}
+
+/** One transaction-wide lock serializes appends to the one chain (7 stream consumers, replicas). */
+const CHAIN_LOCK = 0x61_7564_6974; // "audit"
+
+export async function lockChain(trx: AnyDatabase): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${CHAIN_LOCK}::int8)`.execute(trx);
+}
+
+export async function loadHead(db: AnyDatabase): Promise<ChainHead> {
+  const { rows } = await sql<{ sequence: number; hash: Buffer }>`
+    select sequence, hash from audit_log order by sequence desc limit 1`.execute(db);
+  return rows[0] ? { sequence: rows[0].sequence, hash: rows[0].hash } : { sequence: 0, hash: GENESIS_HASH };
+}
+
+/** Stored perfect-subtree hashes, keyed `level:index`. */
+export async function readNodes(
+  db: AnyDatabase,
+  addresses: readonly NodeAddress[],
+): Promise<Map<string, Buffer>> {
+  if (addresses.length === 0) return new Map();
+  const { rows } = await sql<{ level: number; idx: number; hash: Buffer }>`
+    select n.level, n.idx, n.hash from audit_merkle_nodes n
+    join unnest(${addresses.map((a) => a.level)}::int2[], ${addresses.map((a) => a.index)}::int8[]) as w(level, idx)
+      on n.level = w.level and n.idx = w.idx`.execute(db);
+  return new Map(rows.map((row) => [`${row.level}:${row.idx}`, row.hash]));
+}
+
+export async function insertEntries(
+  trx: AnyDatabase,
+  entries: readonly (AuditEntry & { producer: string; producerSequence: number })[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const col = <T>(pick: (e: (typeof entries)[number]) => T) => entries.map(pick);
+  const hex = (pick: (e: (typeof entries)[number]) => string) =>
+    entries.map((e) => Buffer.from(pick(e), 'hex'));
+  await sql`
+    insert into audit_log (sequence, event_id, event_time, type, org_id, actor, subject, producer, producer_sequence,
+                           canonical, checksum, prev_hash, hash)
+    select * from unnest(${col((e) => e.sequence)}::int8[], ${col((e) => e.eventId)}::uuid[], ${col((e) => e.time)}::timestamptz[],
+                         ${col((e) => e.type)}::text[], ${col((e) => e.orgId)}::text[], ${col((e) => e.actor)}::text[],
+                         ${col((e) => e.subject)}::text[], ${col((e) => e.producer)}::text[], ${col((e) => e.producerSequence)}::int8[],
+                         ${col((e) => e.canonical)}::text[], ${hex((e) => e.checksum)}::bytea[], ${hex((e) => e.prevHash)}::bytea[],
+                         ${hex((e) => e.hash)}::bytea[])`.execute(trx);
+}
+
+export async function insertNodes(
+  trx: AnyDatabase,
+  nodes: readonly (NodeAddress & { hash: Buffer })[],
+): Promise<void> {
+  if (nodes.length === 0) return;
+  await sql`
+    insert into audit_merkle_nodes (level, idx, hash)
+    select * from unnest(${nodes.map((n) => n.level)}::int2[], ${nodes.map((n) => n.index)}::int8[], ${nodes.map((n) => n.hash)}::bytea[])`.execute(
+    trx,
+  );
+}
+
+export function toEntry(row: AuditLogRow): AuditEntry {
+  return {
+    sequence: row.sequence,
+    eventId: row.event_id,
+    time: row.event_time.toISOString(),
+    type: row.type,
+    orgId: row.org_id,
+    actor: row.actor,
+    subject: row.subject,
+    canonical: row.canonical,
+    checksum: row.checksum.toString('hex'),
+    prevHash: row.prev_hash.toString('hex'),
+    hash: row.hash.toString('hex'),
+  };
+}
+
+/** Entries after `afterSequence`, in order, at most `limit`. */
+export async function readEntries(
+  db: AnyDatabase,
+  afterSequence: number,
+  limit: number,
+): Promise<AuditEntry[]> {
+  const { rows } = await sql<AuditLogRow>`
+    select * from audit_log where sequence > ${afterSequence} order by sequence limit ${limit}`.execute(db);
+  return rows.map(toEntry);
+}
+
+/** Every entry in sequence order, read in pages (the whole log never sits in memory). */
+export async function* streamEntries(
+  db: AnyDatabase,
+  pageSize = 5_000,
+  upTo = Infinity,
+): AsyncGenerator<AuditEntry> {
+  let after = 0;
+  for (;;) {
+    const page = await readEntries(db, after, pageSize);
+    for (const entry of page) {
+      if (entry.sequence > upTo) return;
+      yield entry;
+    }
+    if (page.length < pageSize) return;
+    after = page[page.length - 1].sequence;
+  }
+}
+
+export function toCheckpoint(row: CheckpointRow): SignedCheckpoint {
+  return {
+    treeSize: row.tree_size,
+    rootHash: row.root_hash.toString('hex'),
+    lastEntryHash: row.last_entry_hash.toString('hex'),
+    issuedAt: row.issued_at.toISOString(),
+    keyId: row.key_id,
+    signature: row.signature,
+  };
+}
+
+/** Checkpoints in the order they were issued. */
+export async function readCheckpoints(db: AnyDatabase): Promise<SignedCheckpoint[]> {
+  const { rows } = await sql<CheckpointRow>`select * from audit_checkpoints order by position`.execute(db);
+  return rows.map(toCheckpoint);
+}
+
+export async function latestCheckpoint(db: AnyDatabase): Promise<SignedCheckpoint | undefined> {
+  const { rows } =
+    await sql<CheckpointRow>`select * from audit_checkpoints order by position desc limit 1`.execute(db);
+  return rows[0] ? toCheckpoint(rows[0]) : undefined;
+}
+
+export async function checkpointAt(db: AnyDatabase, treeSize: number): Promise<SignedCheckpoint | undefined> {
+  const { rows } =
+    await sql<CheckpointRow>`select * from audit_checkpoints where tree_size = ${treeSize}`.execute(db);
+  return rows[0] ? toCheckpoint(rows[0]) : undefined;
+}
+
+export async function insertCheckpoint(trx: AnyDatabase, checkpoint: SignedCheckpoint): Promise<void> {
+  await sql`
+    insert into audit_checkpoints (tree_size, root_hash, last_entry_hash, issued_at, key_id, signature)
+    values (${checkpoint.treeSize}, ${Buffer.from(checkpoint.rootHash, 'hex')}, ${Buffer.from(checkpoint.lastEntryHash, 'hex')},
+            ${checkpoint.issuedAt}, ${checkpoint.keyId}, ${checkpoint.signature})`.execute(trx);
+}

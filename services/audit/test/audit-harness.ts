@@ -1,0 +1,74 @@
+import { createPublicKey } from 'node:crypto';
+import { sql } from 'kysely';
+import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
+import { createDatabase, ServiceDatabase } from '@palisade/persistence';
+import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { privateNats, testDatabase } from '@palisade/testing';
+import { auditService } from '../src';
+import { AuditLogService } from '../src/log/audit-log.service';
+import { keyRing, verifyLog } from '../src/domain';
+import { readCheckpoints, streamEntries } from '../src/log/audit-log.repository';
+import { probeService } from './probe.fixture';
+
+/** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
+export async function startAuditHarness(env: Record<string, string> = {}) {
+  const nats = await privateNats();
+  const database = await testDatabase();
+  const identity = probeService(IDENTITY);
+  const placement = probeService(PLACEMENT);
+  const baseEnv = {
+    DATABASE_URL: database.url,
+    NATS_URL: nats.url,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    AUDIT_CHECKPOINT_EVERY: '10',
+    AUDIT_CHECKPOINT_INTERVAL_MS: '300',
+    ...env,
+  };
+  const running: RunningPalisade = await startPalisade({
+    services: [identity.service, placement.service, auditService],
+    env: baseEnv,
+  });
+  const db: ServiceDatabase = createDatabase({ url: database.url, schema: AUDIT.schema, poolSize: 3 });
+  const log = running.app.get(AuditLogService, { strict: false });
+  let probes = 0;
+  return {
+    nats,
+    database,
+    running,
+    db,
+    log,
+    env: baseEnv,
+    /** Emits one probe event from a producer; resolves with its event id. */
+    async emit(producer: 'identity' | 'placement', orgId: string, note = ''): Promise<string> {
+      const response = await fetch(`${running.url}/v1/probes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ probeId: `p-${producer}-${++probes}`, orgId, note }),
+      });
+      if (response.status !== 201)
+        throw new Error(`probe failed: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { eventId: string }).eventId;
+    },
+    async count(where = 'true'): Promise<number> {
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*)::int8 as n from audit_log where ${sql.raw(where)}`.execute(db);
+      return rows[0].n;
+    },
+    async verify() {
+      const publicKey = createPublicKey(await log.signingKey());
+      return verifyLog(streamEntries(db, 500), {
+        publicKeys: keyRing([publicKey]),
+        checkpoints: await readCheckpoints(db),
+      });
+    },
+    async stop() {
+      await running.stop();
+      await db.destroy();
+      await nats.stop();
+      await database.drop();
+    },
+  };
+}
+export type AuditHarness = Awaited<ReturnType<typeof startAuditHarness>>;
