@@ -4,6 +4,7 @@ import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { auditMigrations } from '../migrations';
 import { AuditConfig } from './audit.config';
 import { AuditLogConsumer } from './consumers/audit-log.consumer';
+import { AuditProofsController } from './http/audit-proofs.controller';
 import { AUDIT_CONFIG, AuditLogService } from './log/audit-log.service';
 
 /** The audit service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
@@ -15,7 +16,7 @@ export class AuditModule {
       imports: [
         ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config)),
       ],
-      controllers: [AuditLogConsumer],
+      controllers: [AuditLogConsumer, AuditProofsController],
       providers: [{ provide: AUDIT_CONFIG, useValue: config }, AuditLogService],
       exports: [AuditLogService],
     };

@@ -6,12 +6,13 @@ import { RunningPalisade, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase } from '@palisade/testing';
 import { auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
+import { loadSigningKey } from '../src/log/signing-key';
 import { keyRing, verifyLog } from '../src/domain';
 import { readCheckpoints, streamEntries } from '../src/log/audit-log.repository';
 import { probeService } from './probe.fixture';
 
 /** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
-export async function startAuditHarness(env: Record<string, string> = {}) {
+export async function startAuditHarness(env: Record<string, string> = {}, options: { audit?: boolean } = {}) {
   const nats = await privateNats();
   const database = await testDatabase();
   const identity = probeService(IDENTITY);
@@ -26,12 +27,22 @@ export async function startAuditHarness(env: Record<string, string> = {}) {
     ...env,
   };
   const running: RunningPalisade = await startPalisade({
-    services: [identity.service, placement.service, auditService],
+    services: [identity.service, placement.service, ...(options.audit === false ? [] : [auditService])],
     env: baseEnv,
   });
   const db: ServiceDatabase = createDatabase({ url: database.url, schema: AUDIT.schema, poolSize: 3 });
-  const log = running.app.get(AuditLogService, { strict: false });
+  const log = options.audit === false ? undefined : running.app.get(AuditLogService, { strict: false });
   let probes = 0;
+  /** Emits `count` probe events in one command; resolves with their ids. */
+  async function emitMany(producer: 'identity' | 'placement', orgId: string, count: number, note = '') {
+    const response = await fetch(`${running.url}/v1/probes/${producer}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ probeId: `p-${producer}-${++probes}`, orgId, note, count }),
+    });
+    if (response.status !== 201) throw new Error(`probe failed: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { eventIds: string[] }).eventIds;
+  }
   return {
     nats,
     database,
@@ -41,15 +52,9 @@ export async function startAuditHarness(env: Record<string, string> = {}) {
     env: baseEnv,
     /** Emits one probe event from a producer; resolves with its event id. */
     async emit(producer: 'identity' | 'placement', orgId: string, note = ''): Promise<string> {
-      const response = await fetch(`${running.url}/v1/probes`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ probeId: `p-${producer}-${++probes}`, orgId, note }),
-      });
-      if (response.status !== 201)
-        throw new Error(`probe failed: ${response.status} ${await response.text()}`);
-      return ((await response.json()) as { eventId: string }).eventId;
+      return (await emitMany(producer, orgId, 1, note))[0];
     },
+    emitMany,
     async count(where = 'true'): Promise<number> {
       const { rows } = await sql<{
         n: number;
@@ -57,7 +62,7 @@ export async function startAuditHarness(env: Record<string, string> = {}) {
       return rows[0].n;
     },
     async verify() {
-      const publicKey = createPublicKey(await log.signingKey());
+      const publicKey = createPublicKey(await loadSigningKey(db, undefined).then((k) => k.key));
       return verifyLog(streamEntries(db, 500), {
         publicKeys: keyRing([publicKey]),
         checkpoints: await readCheckpoints(db),

@@ -3,6 +3,15 @@ import { uniqueId, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { connect, JSONCodec, NatsConnection } from 'nats';
 import { AUDIT_APPENDER_ROLE } from '../migrations';
+import {
+  checkpointSignatureValid,
+  keyRing,
+  leafHash,
+  parsePublicKey,
+  SignedCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from '../src/domain';
 import { AuditHarness, startAuditHarness } from './audit-harness';
 
 describe('audit log: every event of every context lands once, in order, append-only', () => {
@@ -55,22 +64,23 @@ describe('audit log: every event of every context lands once, in order, append-o
 
   it('signs a checkpoint on the timer when entries arrived, and then stays quiet', async () => {
     await h.emit('identity', uniqueId('org'));
+    // Covered: the newest checkpoint reaches every entry but checkpoint events, and its own
+    // checkpoint event has landed in the log.
     const covered = async () => {
-      const { rows } = await sql<{ size: number; head: number }>`
-        select (select max(tree_size) from audit_checkpoints) as size, (select max(sequence) from audit_log) as head`.execute(
-        h.db,
-      );
-      // Covered when the newest checkpoint reaches every entry but its own checkpoint event.
+      const { rows } = await sql<{
+        size: number | null;
+      }>`select max(tree_size) as size from audit_checkpoints`.execute(h.db);
+      const size = rows[0].size;
       return (
-        rows[0].size !== null &&
-        rows[0].head - rows[0].size <= 1 &&
-        (await h.count(`sequence > ${rows[0].size} and type <> '${checkpointSigned.type}'`)) === 0
+        size !== null &&
+        (await h.count(`sequence > ${size} and type <> '${checkpointSigned.type}'`)) === 0 &&
+        (await h.count(`subject = 'checkpoint/${size}'`)) === 1
       );
     };
     await waitFor(covered, { description: 'a timed checkpoint covering the new entry', timeoutMs: 10_000 });
     const before = await h.count();
     // An idle log does not checkpoint its own checkpoint events: the count stays put.
-    expect(await h.log.checkpointNow()).toBeUndefined();
+    expect(await h.log!.checkpointNow()).toBeUndefined();
     expect(await h.count()).toBe(before);
   });
 
@@ -127,5 +137,122 @@ describe('audit log: every event of every context lands once, in order, append-o
       }),
     ).rejects.toThrow(/permission denied/);
     expect((await h.verify()).ok).toBe(true);
+  });
+});
+
+describe('audit proofs over HTTP: public key, checkpoints, inclusion and consistency', () => {
+  let h: AuditHarness;
+  beforeAll(async () => {
+    h = await startAuditHarness({ AUDIT_CHECKPOINT_EVERY: '7' });
+    const org = uniqueId('org');
+    for (let i = 0; i < 5; i++) await h.emitMany(i % 2 ? 'identity' : 'placement', org, 9);
+    await waitFor(async () => (await h.count(`org_id = '${org}'`)) === 45, { description: '45 entries' });
+    await waitFor(
+      async () =>
+        (await h.log!.checkpointNow()) === undefined &&
+        (await h.count(`type = '${checkpointSigned.type}'`)) >= 3,
+      {
+        description: 'every entry checkpointed',
+      },
+    );
+  });
+  afterAll(() => h?.stop());
+
+  const get = async (path: string) => {
+    const response = await fetch(`${h.running.url}/v1/audit/${path}`);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it('serves the public key, and every checkpoint verifies under it', async () => {
+    const key = (await get('public-key')).body as { keyId: string; publicKey: string; pem: string };
+    expect(key).toMatchObject({ algorithm: 'Ed25519', keyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    const ring = keyRing([parsePublicKey(key.publicKey)]);
+    expect(keyRing([parsePublicKey(key.pem)]).has(key.keyId)).toBe(true);
+    const { items } = (await get('checkpoints')).body as { items: SignedCheckpoint[] };
+    expect(items.length).toBeGreaterThanOrEqual(3);
+    for (const checkpoint of items) expect(checkpointSignatureValid(checkpoint, ring)).toBe('valid');
+    expect((await get('checkpoints/latest')).body).toEqual(items[items.length - 1]);
+    const page = (await get(`checkpoints?after=${items[0].treeSize}&limit=1`)).body as {
+      items: SignedCheckpoint[];
+    };
+    expect(page.items).toEqual([items[1]]);
+  });
+
+  it('every entry has an inclusion proof that verifies against a signed root', async () => {
+    const { items } = (await get('checkpoints')).body as { items: SignedCheckpoint[] };
+    const latest = items[items.length - 1];
+    for (let sequence = 1; sequence <= latest.treeSize; sequence++) {
+      const { status, body } = await get(`proofs/inclusion?sequence=${sequence}`);
+      expect(status).toBe(200);
+      const proof = body as unknown as {
+        entryHash: string;
+        path: string[];
+        treeSize: number;
+        rootHash: string;
+      };
+      expect(proof.rootHash).toBe(latest.rootHash);
+      const ok = verifyInclusion(
+        leafHash(Buffer.from(proof.entryHash, 'hex')),
+        sequence - 1,
+        proof.treeSize,
+        proof.path.map((p) => Buffer.from(p, 'hex')),
+        Buffer.from(latest.rootHash, 'hex'),
+      );
+      expect(ok).toBe(true);
+    }
+    // Against an older checkpoint too.
+    const older = items[0];
+    const { body } = await get(`proofs/inclusion?sequence=1&treeSize=${older.treeSize}`);
+    expect((body as { rootHash: string }).rootHash).toBe(older.rootHash);
+  });
+
+  it('consecutive and distant checkpoints have consistency proofs that verify', async () => {
+    const { items } = (await get('checkpoints')).body as { items: SignedCheckpoint[] };
+    for (const [a, b] of [
+      [items[0], items[1]],
+      [items[0], items[items.length - 1]],
+      [items[1], items[items.length - 1]],
+    ]) {
+      const { status, body } = await get(`proofs/consistency?from=${a.treeSize}&to=${b.treeSize}`);
+      expect(status).toBe(200);
+      const proof = (body as { proof: string[] }).proof.map((p) => Buffer.from(p, 'hex'));
+      expect(
+        verifyConsistency(
+          a.treeSize,
+          b.treeSize,
+          Buffer.from(a.rootHash, 'hex'),
+          Buffer.from(b.rootHash, 'hex'),
+          proof,
+        ),
+      ).toBe(true);
+    }
+  });
+
+  it('answers bad or impossible requests with a stable 4xx code, never a 500', async () => {
+    const cases: [string, number, string][] = [
+      ['proofs/inclusion?sequence=abc', 400, 'invalid_query'],
+      ['proofs/inclusion?sequence=0', 400, 'invalid_query'],
+      ['proofs/inclusion', 400, 'invalid_query'],
+      ['proofs/inclusion?sequence=1&sequence=2', 400, 'invalid_query'],
+      ['proofs/inclusion?sequence=1&evil=1', 400, 'invalid_query'],
+      ['proofs/inclusion?sequence=999999', 409, 'not_checkpointed'],
+      ['proofs/inclusion?sequence=1&treeSize=3', 404, 'no_checkpoint'],
+      ['proofs/consistency?from=5&to=2', 400, 'invalid_query'],
+      ['proofs/consistency?from=3&to=4', 404, 'no_checkpoint'],
+      ['checkpoints?limit=100000', 400, 'invalid_query'],
+      ['proofs/inclusion?sequence=99999999999999999999', 400, 'invalid_query'],
+    ];
+    for (const [path, status, code] of cases) {
+      const response = await get(path);
+      expect({
+        path,
+        status: response.status,
+        code: (response.body.error as { code: string })?.code,
+      }).toEqual({
+        path,
+        status,
+        code,
+      });
+    }
   });
 });

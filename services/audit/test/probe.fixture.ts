@@ -30,10 +30,11 @@ export function probeService(context: ContextConstants) {
       orgId: z.string().regex(/^[a-z0-9-]{1,60}$/),
       actor: z.string().default('user:probe'),
       note: z.string().max(2000).default(''),
+      count: z.int().min(1).max(1000).default(1),
     })
     .strict();
 
-  @Controller('v1/probes')
+  @Controller(`v1/probes/${context.context}`)
   class ProbeController {
     constructor(private readonly runtime: ServiceRuntime) {}
 
@@ -41,18 +42,22 @@ export function probeService(context: ContextConstants) {
     async emit(@Body() input: unknown) {
       const parsed = body.safeParse(input);
       if (!parsed.success) throw apiError(400, 'invalid_probe', 'a probe needs probeId and orgId');
-      const { probeId, orgId, actor, note } = parsed.data;
+      const { probeId, orgId, actor, note, count } = parsed.data;
       const result = await executeCommand(this.runtime.db, this.runtime.store, {
         streamId: `probe/${probeId}`,
         decider: {
           initialState: null,
-          decide: () => [{ type: 'probe.emitted' as const, data: { probeId, note } }],
+          decide: () =>
+            Array.from({ length: count }, () => ({
+              type: 'probe.emitted' as const,
+              data: { probeId, note },
+            })),
           evolve: () => null,
         },
         command: {},
         metadata: { orgId, actor },
       });
-      return { eventId: result.events[0].envelope.id };
+      return { eventId: result.events[0].envelope.id, eventIds: result.events.map((e) => e.envelope.id) };
     }
   }
 

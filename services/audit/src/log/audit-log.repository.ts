@@ -143,9 +143,15 @@ export function toCheckpoint(row: CheckpointRow): SignedCheckpoint {
   };
 }
 
-/** Checkpoints in the order they were issued. */
-export async function readCheckpoints(db: AnyDatabase): Promise<SignedCheckpoint[]> {
-  const { rows } = await sql<CheckpointRow>`select * from audit_checkpoints order by position`.execute(db);
+/** Checkpoints in the order they were issued (all, or a page of those above a tree size). */
+export async function readCheckpoints(
+  db: AnyDatabase,
+  page: { after: number; limit: number } = { after: 0, limit: 1e9 },
+): Promise<SignedCheckpoint[]> {
+  const { rows } = await sql<CheckpointRow>`
+    select * from audit_checkpoints where tree_size > ${page.after} order by position limit ${page.limit}`.execute(
+    db,
+  );
   return rows.map(toCheckpoint);
 }
 
