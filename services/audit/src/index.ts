@@ -12,3 +12,4 @@ export const auditService = defineService({
   configSchema: auditConfigSchema,
   module: (config) => AuditModule.register(config),
 });
+export * from './verify';

@@ -4,3 +4,4 @@ export * from './merkle';
 export * from './checkpoint';
 export * from './audit-entry';
 export * from './verify-log';
+export * from './export-format';
