@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * The audit log's hash chain: each entry's checksum is SHA-256 of its canonical JSON, and its
@@ -17,12 +17,13 @@ export function sha256(...parts: Uint8Array[]): Buffer {
 
 /** SHA-256 of the canonical JSON text (UTF-8). */
 export function entryChecksum(canonical: string): Buffer {
-  return createHash('sha256').update(canonical, 'utf8').digest();
+  // One-shot crypto.hash: about twice as fast as createHash for inputs this small.
+  return hash('sha256', canonical, 'buffer');
 }
 
 /** SHA-256(prev_hash || checksum). */
 export function chainHash(prevHash: Uint8Array, checksum: Uint8Array): Buffer {
-  return createHash('sha256').update(prevHash).update(checksum).digest();
+  return hash('sha256', Buffer.concat([prevHash, checksum]), 'buffer');
 }
 
 /** What the chain derives for one entry. */

@@ -44,17 +44,23 @@ export async function loadHead(db: AnyDatabase): Promise<ChainHead> {
   return rows[0] ? { sequence: rows[0].sequence, hash: rows[0].hash } : { sequence: 0, hash: GENESIS_HASH };
 }
 
-/** Stored perfect-subtree hashes, keyed `level:index`. */
+/**
+ * Stored perfect-subtree hashes, keyed `level:index`; with `entrySequence`, also that entry's
+ * chain hash under the key `entry` (one round trip for a whole inclusion proof).
+ */
 export async function readNodes(
   db: AnyDatabase,
   addresses: readonly NodeAddress[],
+  entrySequence?: number,
 ): Promise<Map<string, Buffer>> {
-  if (addresses.length === 0) return new Map();
+  if (addresses.length === 0 && entrySequence === undefined) return new Map();
   const { rows } = await sql<{ level: number; idx: number; hash: Buffer }>`
     select n.level, n.idx, n.hash from audit_merkle_nodes n
     join unnest(${addresses.map((a) => a.level)}::int2[], ${addresses.map((a) => a.index)}::int8[]) as w(level, idx)
-      on n.level = w.level and n.idx = w.idx`.execute(db);
-  return new Map(rows.map((row) => [`${row.level}:${row.idx}`, row.hash]));
+      on n.level = w.level and n.idx = w.idx
+    union all
+    select -1, sequence, hash from audit_log where sequence = ${entrySequence ?? 0}`.execute(db);
+  return new Map(rows.map((row) => [row.level === -1 ? 'entry' : `${row.level}:${row.idx}`, row.hash]));
 }
 
 export async function insertEntries(
