@@ -3,6 +3,7 @@ import { AUDIT, AUDIT_EVENTS } from '@palisade/contracts';
 import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { auditMigrations } from '../migrations';
 import { AuditConfig } from './audit.config';
+import { AuditExportService } from './export/audit-export.service';
 import { AuditLogConsumer } from './consumers/audit-log.consumer';
 import { AuditProofsController } from './http/audit-proofs.controller';
 import { AUDIT_CONFIG, AuditLogService } from './log/audit-log.service';
@@ -17,8 +18,8 @@ export class AuditModule {
         ServiceRuntimeModule.forService(serviceRuntimeOptions(AUDIT, AUDIT_EVENTS, auditMigrations, config)),
       ],
       controllers: [AuditLogConsumer, AuditProofsController],
-      providers: [{ provide: AUDIT_CONFIG, useValue: config }, AuditLogService],
-      exports: [AuditLogService],
+      providers: [{ provide: AUDIT_CONFIG, useValue: config }, AuditLogService, AuditExportService],
+      exports: [AuditLogService, AuditExportService],
     };
   }
 }
