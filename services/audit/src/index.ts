@@ -13,3 +13,4 @@ export const auditService = defineService({
   module: (config) => AuditModule.register(config),
 });
 export * from './verify';
+export * from './http/audit-read.authorizer';

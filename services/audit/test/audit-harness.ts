@@ -2,9 +2,9 @@ import { createPublicKey } from 'node:crypto';
 import { sql } from 'kysely';
 import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase } from '@palisade/testing';
-import { auditService } from '../src';
+import { AuditModule, auditConfigSchema, AuditReadAuthorizer, auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
 import { loadSigningKey } from '../src/log/signing-key';
 import { keyRing, verifyLog } from '../src/domain';
@@ -12,11 +12,21 @@ import { readCheckpoints, streamEntries } from '../src/log/audit-log.repository'
 import { probeService } from './probe.fixture';
 
 /** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
-export async function startAuditHarness(env: Record<string, string> = {}, options: { audit?: boolean } = {}) {
+export async function startAuditHarness(
+  env: Record<string, string> = {},
+  options: { audit?: boolean; readAuthorizer?: AuditReadAuthorizer } = {},
+) {
   const nats = await privateNats();
   const database = await testDatabase();
   const identity = probeService(IDENTITY);
   const placement = probeService(PLACEMENT);
+  const audit = options.readAuthorizer
+    ? defineService({
+        context: AUDIT,
+        configSchema: auditConfigSchema,
+        module: (config) => AuditModule.register(config, { readAuthorizer: options.readAuthorizer }),
+      })
+    : auditService;
   const baseEnv = {
     DATABASE_URL: database.url,
     NATS_URL: nats.url,
@@ -27,7 +37,7 @@ export async function startAuditHarness(env: Record<string, string> = {}, option
     ...env,
   };
   const running: RunningPalisade = await startPalisade({
-    services: [identity.service, placement.service, ...(options.audit === false ? [] : [auditService])],
+    services: [identity.service, placement.service, ...(options.audit === false ? [] : [audit])],
     env: baseEnv,
   });
   const db: ServiceDatabase = createDatabase({ url: database.url, schema: AUDIT.schema, poolSize: 3 });
