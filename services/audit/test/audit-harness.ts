@@ -1,5 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { sql } from 'kysely';
+import type { Logger } from 'pino';
 import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
 import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
@@ -14,7 +15,7 @@ import { probeService } from './probe.fixture';
 /** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
 export async function startAuditHarness(
   env: Record<string, string> = {},
-  options: { audit?: boolean; readAuthorizer?: AuditReadAuthorizer } = {},
+  options: { audit?: boolean; readAuthorizer?: AuditReadAuthorizer; logger?: Logger } = {},
 ) {
   const nats = await privateNats();
   const database = await testDatabase();
@@ -39,6 +40,7 @@ export async function startAuditHarness(
   const running: RunningPalisade = await startPalisade({
     services: [identity.service, placement.service, ...(options.audit === false ? [] : [audit])],
     env: baseEnv,
+    logger: options.logger,
   });
   const db: ServiceDatabase = createDatabase({ url: database.url, schema: AUDIT.schema, poolSize: 3 });
   const log = options.audit === false ? undefined : running.app.get(AuditLogService, { strict: false });
