@@ -35,8 +35,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     )`.execute(db);
   await sql`create index audit_log_org on audit_log (org_id, sequence)`.execute(db);
   await sql`create index audit_log_time on audit_log (event_time)`.execute(db);
-  // Perfect subtrees of the RFC 6962 tree over the entry hashes: (level, index) covers leaves
-  // [index * 2^level, (index + 1) * 2^level). Complete nodes never change.
+  // Perfect subtrees of the RFC 6962 tree over the entry hashes, above the leaves (a leaf is
+  // SHA-256(0x00 || audit_log.hash), derived when needed): (level, index) covers leaves
   await sql`
     create table audit_merkle_nodes (
       level smallint not null check (level >= 0 and level < 63),

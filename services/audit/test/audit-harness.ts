@@ -73,6 +73,17 @@ export async function startAuditHarness(
       }>`select count(*)::int8 as n from audit_log where ${sql.raw(where)}`.execute(db);
       return rows[0].n;
     },
+    /**
+     * Whether the log is at rest: every entry but checkpoint events is checkpointed, and the
+     * newest checkpoint's own event has landed (so the entry count stays put).
+     */
+    async settled(): Promise<boolean> {
+      if (!log || (await log.checkpointNow()) !== undefined) return false;
+      const { rows } = await sql<{
+        size: number | null;
+      }>`select max(tree_size) as size from audit_checkpoints`.execute(db);
+      return rows[0].size !== null && (await this.count(`subject = 'checkpoint/${rows[0].size}'`)) === 1;
+    },
     async verify() {
       const publicKey = createPublicKey(await loadSigningKey(db, undefined).then((k) => k.key));
       return verifyLog(streamEntries(db, 500), {

@@ -51,9 +51,7 @@ describe('audit query API: filters, cursor pagination, organization scope, NDJSO
       description: '67 entries',
     });
     await waitFor(
-      async () =>
-        (await h.log!.checkpointNow()) === undefined &&
-        (await h.count(`type = '${checkpointSigned.type}'`)) >= 2,
+      async () => (await h.settled()) && (await h.count(`type = '${checkpointSigned.type}'`)) >= 2,
       { description: 'everything checkpointed' },
     );
   });

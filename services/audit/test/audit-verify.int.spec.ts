@@ -38,9 +38,7 @@ describe('palisade audit verify / export', () => {
     for (let i = 0; i < 4; i++) await h.emitMany(i % 2 ? 'identity' : 'placement', org, 20, 'note é€😀 "x"');
     await waitFor(async () => (await h.count(`org_id = '${org}'`)) === 80, { description: '80 entries' });
     await waitFor(
-      async () =>
-        (await h.log!.checkpointNow()) === undefined &&
-        (await h.count(`type = '${checkpointSigned.type}'`)) >= 3,
+      async () => (await h.settled()) && (await h.count(`type = '${checkpointSigned.type}'`)) >= 3,
       { description: 'the whole log checkpointed' },
     );
     entries = await h.count();
@@ -78,7 +76,9 @@ describe('palisade audit verify / export', () => {
     // Change one character inside the canonical JSON of entry 42.
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     const at = lines.findIndex((l) => l.includes('"kind":"entry"') && l.includes('"sequence":42,'));
-    lines[at] = lines[at].replace('"subject\\":\\"probe/', '"subject\\":\\"prove/');
+    const changed = lines[at].replace('application/json\\"', 'application/jsoN\\"');
+    expect(changed).not.toBe(lines[at]);
+    lines[at] = changed;
     const tampered = path.join(dir, 'tampered.ndjson');
     fs.writeFileSync(tampered, lines.join('\n'));
     const bad = await palisade(['audit', 'verify', '--file', tampered, '--public-key', keyFile]);

@@ -66,6 +66,7 @@ export class ChainVerifier {
   private readonly sizes: number[];
   private count = 0;
   private prevHash: Buffer = GENESIS_HASH;
+  private prevHex = GENESIS_HASH.toString('hex');
   private failure?: VerifyFailure;
   private checkpointsVerified = 0;
   private lastCheckpointSize = 0;
@@ -132,10 +133,11 @@ export class ChainVerifier {
         'checksum_mismatch',
         'the canonical JSON does not match its SHA-256 checksum',
       );
-    if (this.prevHash.toString('hex') !== entry.prevHash)
+    if (this.prevHex !== entry.prevHash)
       return this.fail(expected, 'chain_broken', `prev_hash is not the hash of entry ${expected - 1}`);
     const hash = chainHash(this.prevHash, checksum);
-    if (hash.toString('hex') !== entry.hash)
+    const hashHex = hash.toString('hex');
+    if (hashHex !== entry.hash)
       return this.fail(expected, 'hash_mismatch', 'hash is not SHA-256(prev_hash || checksum)');
     let parsed: Record<string, unknown>;
     try {
@@ -151,6 +153,7 @@ export class ChainVerifier {
         `the ${column} column differs from the event's canonical JSON`,
       );
     this.prevHash = hash;
+    this.prevHex = hashHex;
     this.frontier.append(hash);
     this.count = expected;
     return this.checkCheckpointsAt(expected);
@@ -160,7 +163,7 @@ export class ChainVerifier {
     const list = this.pending.get(size);
     if (!list) return true;
     const root = this.frontier.root().toString('hex');
-    const head = this.prevHash.toString('hex');
+    const head = this.prevHex;
     for (const { checkpoint, problem } of list) {
       const first = this.lastCheckpointSize + 1;
       if (problem) return this.fail(size, problem.code, problem.reason);

@@ -1,25 +1,7 @@
 import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
-import { AuditEntry, GENESIS_HASH, NodeAddress, SignedCheckpoint } from '../domain';
+import { AuditEntry, GENESIS_HASH, leafHash, NodeAddress, SignedCheckpoint } from '../domain';
 import type { ChainHead } from '../domain';
-
-/** The audit service's tables (see migrations/202611250500_audit_log.ts). */
-export interface AuditLogRow {
-  sequence: number;
-  event_id: string;
-  event_time: Date;
-  type: string;
-  org_id: string;
-  actor: string;
-  subject: string;
-  producer: string;
-  producer_sequence: number;
-  recorded_at: Date;
-  canonical: string;
-  checksum: Buffer;
-  prev_hash: Buffer;
-  hash: Buffer;
-}
 
 export interface CheckpointRow {
   position: number;
@@ -45,8 +27,10 @@ export async function loadHead(db: AnyDatabase): Promise<ChainHead> {
 }
 
 /**
- * Stored perfect-subtree hashes, keyed `level:index`; with `entrySequence`, also that entry's
- * chain hash under the key `entry` (one round trip for a whole inclusion proof).
+ * Perfect-subtree hashes, keyed `level:index`. Leaves (level 0) are not stored: they are
+ * SHA-256(0x00 || entry hash), computed from the log itself; higher levels come from
+ * audit_merkle_nodes. With `entrySequence`, also that entry's chain hash under the key `entry`
+ * (one round trip for a whole inclusion proof).
  */
 export async function readNodes(
   db: AnyDatabase,
@@ -54,13 +38,23 @@ export async function readNodes(
   entrySequence?: number,
 ): Promise<Map<string, Buffer>> {
   if (addresses.length === 0 && entrySequence === undefined) return new Map();
+  const leaves = addresses.filter((a) => a.level === 0).map((a) => a.index + 1);
+  const inner = addresses.filter((a) => a.level > 0);
   const { rows } = await sql<{ level: number; idx: number; hash: Buffer }>`
     select n.level, n.idx, n.hash from audit_merkle_nodes n
-    join unnest(${addresses.map((a) => a.level)}::int2[], ${addresses.map((a) => a.index)}::int8[]) as w(level, idx)
+    join unnest(${inner.map((a) => a.level)}::int2[], ${inner.map((a) => a.index)}::int8[]) as w(level, idx)
       on n.level = w.level and n.idx = w.idx
     union all
+    select 0, sequence - 1, hash from audit_log where sequence = any(${leaves}::int8[])
+    union all
     select -1, sequence, hash from audit_log where sequence = ${entrySequence ?? 0}`.execute(db);
-  return new Map(rows.map((row) => [row.level === -1 ? 'entry' : `${row.level}:${row.idx}`, row.hash]));
+  return new Map(
+    rows.map((row) =>
+      row.level === -1
+        ? ['entry', row.hash]
+        : [`${row.level}:${row.idx}`, row.level === 0 ? leafHash(row.hash) : row.hash],
+    ),
+  );
 }
 
 export async function insertEntries(
@@ -83,8 +77,10 @@ export async function insertEntries(
 
 export async function insertNodes(
   trx: AnyDatabase,
-  nodes: readonly (NodeAddress & { hash: Buffer })[],
+  all: readonly (NodeAddress & { hash: Buffer })[],
 ): Promise<void> {
+  // Leaves are derived from the entries' hashes (see readNodes); only inner nodes are stored.
+  const nodes = all.filter((n) => n.level > 0);
   if (nodes.length === 0) return;
   await sql`
     insert into audit_merkle_nodes (level, idx, hash)
@@ -93,21 +89,15 @@ export async function insertNodes(
   );
 }
 
-export function toEntry(row: AuditLogRow): AuditEntry {
-  return {
-    sequence: row.sequence,
-    eventId: row.event_id,
-    time: row.event_time.toISOString(),
-    type: row.type,
-    orgId: row.org_id,
-    actor: row.actor,
-    subject: row.subject,
-    canonical: row.canonical,
-    checksum: row.checksum.toString('hex'),
-    prevHash: row.prev_hash.toString('hex'),
-    hash: row.hash.toString('hex'),
-  };
-}
+/**
+ * The select list of an AuditEntry: hashes as hex and the time as ISO text, done by Postgres
+ * (cheaper than decoding bytea into Buffers and re-encoding them in JavaScript).
+ */
+export const ENTRY_COLUMNS = sql`
+  sequence, event_id::text as "eventId",
+  to_char(event_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as time,
+  type, org_id as "orgId", actor, subject, canonical,
+  encode(checksum, 'hex') as checksum, encode(prev_hash, 'hex') as "prevHash", encode(hash, 'hex') as hash`;
 
 /** Entries after `afterSequence`, in order, at most `limit`. */
 export async function readEntries(
@@ -115,9 +105,11 @@ export async function readEntries(
   afterSequence: number,
   limit: number,
 ): Promise<AuditEntry[]> {
-  const { rows } = await sql<AuditLogRow>`
-    select * from audit_log where sequence > ${afterSequence} order by sequence limit ${limit}`.execute(db);
-  return rows.map(toEntry);
+  const { rows } = await sql<AuditEntry>`
+    select ${ENTRY_COLUMNS} from audit_log where sequence > ${afterSequence} order by sequence limit ${limit}`.execute(
+    db,
+  );
+  return rows;
 }
 
 /** Every entry in sequence order, read in pages (the whole log never sits in memory). */

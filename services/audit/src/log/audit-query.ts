@@ -1,7 +1,7 @@
 import type { AnyDatabase } from '@palisade/persistence';
 import { sql, RawBuilder } from 'kysely';
 import { AuditEntry } from '../domain';
-import { AuditLogRow, toEntry } from './audit-log.repository';
+import { ENTRY_COLUMNS } from './audit-log.repository';
 
 /** What the query API and the filtered export select by (all optional, combined with AND). */
 export interface AuditFilter {
@@ -34,9 +34,9 @@ export async function queryEntries(
   limit: number,
   upTo?: number,
 ): Promise<AuditEntry[]> {
-  const { rows } = await sql<AuditLogRow>`
-    select * from audit_log where ${conditions(filter, afterSequence, upTo)} order by sequence limit ${limit}`.execute(
+  const { rows } = await sql<AuditEntry>`
+    select ${ENTRY_COLUMNS} from audit_log where ${conditions(filter, afterSequence, upTo)} order by sequence limit ${limit}`.execute(
     db,
   );
-  return rows.map(toEntry);
+  return rows;
 }
