@@ -92,7 +92,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     exception when duplicate_object or unique_violation then null;
     end $$`.execute(db);
   const role = sql.raw(AUDIT_APPENDER_ROLE);
-  await sql`grant ${role} to current_user`.execute(db).catch(() => undefined);
+  // The service's own user takes the role with `set local role`; a superuser needs no membership, and
+  // a failure here must not abort the migration's transaction (hence the block with a handler).
+  await sql`
+    do $$
+    begin
+      execute format('grant %I to %I', ${sql.lit(AUDIT_APPENDER_ROLE)}, current_user);
+    exception when others then null;
+    end $$`.execute(db);
   await sql`grant usage on schema ${sql.id(AUDIT.schema)} to ${role}`.execute(db);
   await sql`grant usage on all sequences in schema ${sql.id(AUDIT.schema)} to ${role}`.execute(db);
   await sql`grant select, insert on ${sql.raw(APPEND_ONLY_TABLES.join(', '))} to ${role}`.execute(db);

@@ -1,5 +1,15 @@
 import { httpUrlField, nameField, sensitive, serviceConfigSchema } from '@palisade/config';
 import { z } from 'zod';
+import { parsePrivateKey } from './domain/checkpoint';
+
+function isSigningKey(text: string): boolean {
+  try {
+    parsePrivateKey(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A positive whole number from the environment, within bounds. */
 function countField(min: number, max: number) {
@@ -17,7 +27,12 @@ export const auditConfigSchema = serviceConfigSchema('audit', {
    * Ed25519 private key that signs checkpoints: PKCS#8 PEM or the base64 of the 32-byte seed.
    * Required in production; dev and demo generate one on first start and keep it in the audit schema.
    */
-  AUDIT_SIGNING_KEY: sensitive(z.string().min(1), { checkStrength: false }).optional(),
+  AUDIT_SIGNING_KEY: sensitive(
+    z.string().refine(isSigningKey, {
+      error: 'must be an Ed25519 private key: PKCS#8 PEM, or the base64 of its 32-byte seed',
+    }),
+    { checkStrength: false },
+  ).optional(),
   /** Sign a checkpoint once this many entries were appended since the last one. */
   AUDIT_CHECKPOINT_EVERY: countField(1, 1_000_000).default(1000),
   /** ...or once this many milliseconds passed with new entries. */
