@@ -22,8 +22,14 @@ export function entryChecksum(canonical: string): Buffer {
 }
 
 /** SHA-256(prev_hash || checksum). */
+const scratch = Buffer.alloc(2 * HASH_BYTES);
+
 export function chainHash(prevHash: Uint8Array, checksum: Uint8Array): Buffer {
-  return hash('sha256', Buffer.concat([prevHash, checksum]), 'buffer');
+  if (prevHash.length !== HASH_BYTES || checksum.length !== HASH_BYTES)
+    return hash('sha256', Buffer.concat([prevHash, checksum]), 'buffer');
+  scratch.set(prevHash, 0);
+  scratch.set(checksum, HASH_BYTES);
+  return hash('sha256', scratch, 'buffer');
 }
 
 /** What the chain derives for one entry. */
