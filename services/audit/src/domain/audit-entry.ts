@@ -35,6 +35,8 @@ export function entryColumns(envelope: EventEnvelope) {
   };
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 /** Which query column disagrees with the canonical JSON, if any. */
 export function columnMismatch(
   entry: AuditEntry,
@@ -45,7 +47,13 @@ export function columnMismatch(
   if (parsed.orgid !== entry.orgId) return 'organization';
   if (parsed.actor !== entry.actor) return 'actor';
   if (parsed.subject !== entry.subject) return 'subject';
-  if (typeof parsed.time !== 'string' || Date.parse(parsed.time) !== Date.parse(entry.time)) return 'time';
+  // The column is re-rendered by Postgres (UTC, milliseconds): same instant, strict ISO 8601 form.
+  if (
+    typeof parsed.time !== 'string' ||
+    !ISO_UTC.test(entry.time) ||
+    Date.parse(parsed.time) !== Date.parse(entry.time)
+  )
+    return 'time';
   return undefined;
 }
 
