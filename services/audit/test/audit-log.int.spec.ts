@@ -229,6 +229,21 @@ describe('audit proofs over HTTP: public key, checkpoints, inclusion and consist
     }
   });
 
+  it('documents the audit endpoints and their parameters in the OpenAPI document', async () => {
+    const openapi = (await (await fetch(`${h.running.url}/docs/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters?: { name: string }[] } }>;
+    };
+    const parameters = (path: string) => openapi.paths[path].get.parameters?.map((p) => p.name).sort();
+    expect(parameters('/v1/audit/proofs/inclusion')).toEqual(['sequence', 'treeSize']);
+    expect(parameters('/v1/audit/proofs/consistency')).toEqual(['from', 'to']);
+    expect(parameters('/v1/audit/events')).toEqual(
+      ['actor', 'cursor', 'from', 'limit', 'org', 'subject', 'to', 'type'].sort(),
+    );
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/v1/audit/public-key', '/v1/audit/checkpoints/latest', '/v1/audit/export']),
+    );
+  });
+
   it('answers bad or impossible requests with a stable 4xx code, never a 500', async () => {
     const cases: [string, number, string][] = [
       ['proofs/inclusion?sequence=abc', 400, 'invalid_query'],

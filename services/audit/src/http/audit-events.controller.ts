@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ORG_TOKEN } from '@palisade/contracts';
 import { apiError } from '@palisade/runtime';
 import type { Request, Response } from 'express';
@@ -86,6 +86,14 @@ export class AuditEventsController {
 
   @Get('events')
   @ApiOperation({ summary: "Audit entries of the caller's organization (needs audit.read)" })
+  @ApiQuery({ name: 'org', required: false, description: "must be the caller's organization" })
+  @ApiQuery({ name: 'actor', required: false, description: 'e.g. user:<id>' })
+  @ApiQuery({ name: 'type', required: false, description: 'palisade.<context>.<entity>.<verb>.v<N>' })
+  @ApiQuery({ name: 'subject', required: false })
+  @ApiQuery({ name: 'from', required: false, description: 'event time, inclusive (ISO 8601)' })
+  @ApiQuery({ name: 'to', required: false, description: 'event time, exclusive (ISO 8601)' })
+  @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   async events(@Req() request: Request, @Query() raw: unknown) {
     const { limit = 100, cursor, ...query } = parseQuery(eventsQuery, raw);
     const after = decodeCursor(cursor);

@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { apiError } from '@palisade/runtime';
 import { z } from 'zod';
 import { publicKeyPem, rawPublicKey } from '../domain';
@@ -44,6 +44,8 @@ export class AuditProofsController {
 
   @Get('checkpoints')
   @ApiOperation({ summary: 'Signed checkpoints in the order they were issued' })
+  @ApiQuery({ name: 'after', required: false, description: 'only checkpoints above this tree size' })
+  @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
   async checkpoints(@Query() query: unknown) {
     const { after = 0, limit = 100 } = parseQuery(checkpointsQuery, query);
     return { items: await readCheckpoints(this.log.db, { after, limit }) };
@@ -59,6 +61,12 @@ export class AuditProofsController {
 
   @Get('proofs/inclusion')
   @ApiOperation({ summary: 'RFC 6962 inclusion proof of an entry in a checkpointed tree' })
+  @ApiQuery({ name: 'sequence', required: true, description: 'the entry (leaf index + 1)' })
+  @ApiQuery({
+    name: 'treeSize',
+    required: false,
+    description: "a checkpoint's tree size (default: the latest)",
+  })
   async inclusion(@Query() query: unknown) {
     const { sequence, treeSize } = parseQuery(inclusionQuery, query);
     const checkpoint = treeSize
@@ -83,6 +91,8 @@ export class AuditProofsController {
 
   @Get('proofs/consistency')
   @ApiOperation({ summary: 'RFC 6962 consistency proof between two checkpoints' })
+  @ApiQuery({ name: 'from', required: true, description: "the older checkpoint's tree size" })
+  @ApiQuery({ name: 'to', required: true, description: "the newer checkpoint's tree size" })
   async consistency(@Query() query: unknown) {
     const { from, to } = parseQuery(consistencyQuery, query);
     if (from > to) throw apiError(400, 'invalid_query', 'from must not be larger than to.');
