@@ -102,6 +102,14 @@ describe('ClickHouse export (Debian clickhouse-server 18.16, started for this te
     await waitFor(() => service.exporter!.lastError !== undefined, {
       description: 'the exporter noticed the outage',
     });
+    // The lag shows on /metrics while the dashboard's ClickHouse is down.
+    const lag = async () =>
+      Number(
+        /^palisade_audit_export_lag_entries (\d+)$/m.exec(
+          await (await fetch(`${h.running.url}/metrics`)).text(),
+        )?.[1],
+      );
+    await waitFor(async () => (await lag()) >= 140, { description: 'export lag on /metrics' });
     await ch.start();
     await waitFor(async () => (await exported(org)) === 200, {
       description: 'all 200 exported after ClickHouse returned',
@@ -115,7 +123,10 @@ describe('ClickHouse export (Debian clickhouse-server 18.16, started for this te
         (await ch.query(`select count() from palisade_audit.audit_events where org_id = '${org}'`)).trim(),
       ),
     ).toBe(200);
-    expect(await service.exporter!.position()).toBe(await h.count());
+    await waitFor(async () => (await service.exporter!.position()) === (await h.count()), {
+      description: 'the export position at the head of the log',
+    });
+    await waitFor(async () => (await lag()) === 0, { description: 'no lag on /metrics' });
   }, 120_000);
 
   it('every query of the Grafana dashboard runs on this ClickHouse and sees the export', async () => {

@@ -1,6 +1,7 @@
 import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { parseEventType } from '@palisade/contracts';
 import { describeError } from '@palisade/messaging';
+import { counter, gauge } from '@palisade/observability';
 import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -36,6 +37,15 @@ export interface ClickHouseExporterOptions {
 }
 
 const EXPORTER = 'clickhouse';
+
+/** Export health for Prometheus: visible while ClickHouse (and so the dashboard) is down. */
+function exportMetrics() {
+  return {
+    lag: gauge('palisade_audit_export_lag_entries', 'Audit log entries not yet acknowledged by ClickHouse'),
+    exported: counter('palisade_audit_exported_total', 'Audit log entries inserted into ClickHouse'),
+    failures: counter('palisade_audit_export_failures_total', 'Failed ClickHouse export attempts'),
+  };
+}
 const DENIED_VERBS = /^(denied|failed|rejected|refused|blocked)$/;
 
 /** `2026-11-25 05:00:00`: ClickHouse DateTime text (UTC; 18.16 does not read ISO 8601). */
@@ -62,6 +72,7 @@ export class ClickHouseExporter {
   private loop?: Promise<void>;
   private failures = 0;
   private wake?: () => void;
+  private readonly metrics = exportMetrics();
   exported = 0;
   lastError?: string;
 
@@ -117,12 +128,14 @@ export class ClickHouseExporter {
         this.failures = 0;
       } catch (error) {
         this.failures++;
+        this.metrics.failures.inc();
         this.lastError = describeError(error);
         this.options.logger.warn(
           { err: this.lastError, failures: this.failures },
           'ClickHouse export failed; will retry with backoff',
         );
       }
+      await this.measureLag();
       if (!this.running) return;
       // A full batch: go on at once. Otherwise wait the flush interval, or back off after failures.
       if (sent === this.options.batchSize && this.failures === 0) continue;
@@ -131,6 +144,22 @@ export class ClickHouseExporter {
         this.options.flushMs * 2 ** Math.min(this.failures, 16),
       );
       await this.sleep(this.failures ? backoff : this.options.flushMs);
+    }
+  }
+
+  /** Entries in the log beyond the export position (also while ClickHouse is down). */
+  async lag(): Promise<number> {
+    const { rows } = await sql<{ head: number | null }>`select max(sequence) as head from audit_log`.execute(
+      this.options.db,
+    );
+    return Math.max(0, (rows[0].head ?? 0) - (await this.position()));
+  }
+
+  private async measureLag(): Promise<void> {
+    try {
+      this.metrics.lag.set(await this.lag());
+    } catch {
+      // Postgres is unreachable: the consumer and readiness checks report that.
     }
   }
 
@@ -173,6 +202,7 @@ export class ClickHouseExporter {
       on conflict (exporter) do update set exported_through = excluded.exported_through
       where audit_export_state.exported_through < excluded.exported_through`.execute(db);
     this.exported += rows.length;
+    this.metrics.exported.inc(rows.length);
     return rows.length;
   }
 }
