@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -12,7 +12,6 @@ import type { AnyDatabase } from '@palisade/persistence';
 import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
-import { createPublicKey } from 'node:crypto';
 import { keyIdOf, SignedCheckpoint } from '../domain';
 import { AppendOutcome, appendToLog, AppendSettings, checkpointIfNew } from './audit-appender';
 import { loadSigningKey } from './signing-key';
