@@ -3,8 +3,9 @@ import readline from 'node:readline';
 import { once } from 'node:events';
 import { AUDIT, checkpointSignedData } from '@palisade/contracts';
 import { createDatabase } from '@palisade/persistence';
-import { keyRing, parsePublicKey, SignedCheckpoint, verifyExport, verifyLog, VerifyResult } from './domain';
-import { readCheckpoints, streamEntries } from './log/audit-log.repository';
+import { keyRing, parsePublicKey, SignedCheckpoint, verifyExport, VerifyResult } from './domain';
+import { entryPages, readCheckpoints } from './log/audit-log.repository';
+import { verifyLogParallel } from './parallel-verify';
 import { exportComplete } from './log/audit-export';
 
 /**
@@ -38,7 +39,8 @@ export async function verifyDatabase(databaseUrl: string, sources: VerifySources
   });
   try {
     const { publicKeys, trusted } = keysAndTrust(sources);
-    return await verifyLog(streamEntries(db), {
+    // Each entry's own checks run in worker threads; this thread links the chain and the tree.
+    return await verifyLogParallel(entryPages(db, 10_000), {
       publicKeys,
       checkpoints: await readCheckpoints(db),
       trusted,

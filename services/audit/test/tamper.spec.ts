@@ -11,6 +11,7 @@ import {
   verifyLog,
   VerifyResult,
 } from '../src/domain';
+import { verifyLogParallel } from '../src/parallel-verify';
 import { buildLog, ed25519 } from './audit.fixture';
 
 /**
@@ -240,4 +241,43 @@ describe('tamper-evident audit log: verification catches every alteration', () =
       { numRuns: 50 },
     );
   });
+});
+
+describe('the parallel verifier (worker threads) reaches the same verdict as the serial one', () => {
+  const signer = ed25519();
+  const keys = keyRing([signer.publicKey]);
+  const log = buildLog(300, [100, 200, 300], signer.privateKey);
+  const pages = (entries: AuditEntry[]) => [entries.slice(0, 120), entries.slice(120)];
+
+  it('on the untouched log and on each kind of alteration', async () => {
+    const copy = () => log.entries.map((e) => ({ ...e }));
+    const changedByte = copy();
+    changedByte[150].canonical = changedByte[150].canonical.replace('"org-', '"orG-');
+    const swapped = copy();
+    [swapped[40], swapped[41]] = [
+      { ...swapped[41], sequence: 41 },
+      { ...swapped[40], sequence: 42 },
+    ];
+    const column = copy();
+    column[250].actor = 'user:someone-else';
+    const cases: [string, AuditEntry[], SignedCheckpoint[]][] = [
+      ['untouched', copy(), log.checkpoints],
+      ['changed byte', changedByte, log.checkpoints],
+      ['swapped rows', swapped, log.checkpoints],
+      ['changed column', column, log.checkpoints],
+      ['deleted row', copy().filter((e) => e.sequence !== 77), log.checkpoints],
+      ['truncated tail', copy().slice(0, 290), log.checkpoints],
+      ['replayed checkpoint', copy(), [...log.checkpoints, log.checkpoints[0]]],
+    ];
+    for (const [name, entries, checkpoints] of cases) {
+      const serial = await verifyLog(entries, { publicKeys: keys, checkpoints });
+      const parallel = await verifyLogParallel(pages(entries), {
+        publicKeys: keys,
+        checkpoints,
+        workers: 2,
+        chunkSize: 50,
+      });
+      expect({ name, parallel }).toEqual({ name, parallel: serial });
+    }
+  }, 60_000);
 });

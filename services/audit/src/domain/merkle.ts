@@ -241,8 +241,13 @@ export class MerkleFrontier {
 
   /** Adds a leaf (its data); returns every perfect subtree it completes, the leaf first. */
   append(data: Uint8Array): Array<NodeAddress & { hash: Buffer }> {
+    return this.appendLeaf(leafHash(data));
+  }
+
+  /** Adds a leaf by its leaf hash (SHA-256(0x00 || data), computed elsewhere). */
+  appendLeaf(leaf: Buffer): Array<NodeAddress & { hash: Buffer }> {
     const index = this.count;
-    let hash = leafHash(data);
+    let hash = leaf;
     const completed = [{ level: 0, index, hash }];
     let level = 0;
     let position = index;

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { AuditEntry, columnMismatch } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
 import { chainHash, entryChecksum, GENESIS_HASH } from './hash-chain';
-import { MerkleFrontier } from './merkle';
+import { leafHash, MerkleFrontier } from './merkle';
 
 /**
  * Verification of a whole audit log, entry by entry in sequence order (streaming: memory does
@@ -60,12 +60,40 @@ interface PendingCheckpoint {
   problem?: { code: VerifyFailureCode; reason: string };
 }
 
+/** What an entry's own checks found: its RFC 6962 leaf hash, or the problem. */
+export type EntryCheck = { leaf: Buffer } | { code: VerifyFailureCode; reason: string };
+
+/**
+ * The checks an entry passes on its own, without its neighbours: checksum, hash from its own
+ * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
+ */
+export function checkEntryAlone(entry: AuditEntry): EntryCheck {
+  const checksum = entryChecksum(entry.canonical);
+  if (checksum.toString('hex') !== entry.checksum)
+    return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
+  if (!HEX32.test(entry.prevHash)) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
+  const hash = chainHash(Buffer.from(entry.prevHash, 'hex'), checksum);
+  if (hash.toString('hex') !== entry.hash)
+    return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
+  } catch {
+    return { code: 'not_json', reason: 'the canonical text is not JSON' };
+  }
+  const column = columnMismatch(entry, parsed ?? {});
+  if (column)
+    return { code: 'entry_mismatch', reason: `the ${column} column differs from the event's canonical JSON` };
+  return { leaf: leafHash(hash) };
+}
+
+const HEX32 = /^[0-9a-f]{64}$/;
+
 export class ChainVerifier {
   private readonly frontier = new MerkleFrontier();
   private readonly pending = new Map<number, PendingCheckpoint[]>();
   private readonly sizes: number[];
   private count = 0;
-  private prevHash: Buffer = GENESIS_HASH;
   private prevHex = GENESIS_HASH.toString('hex');
   private failure?: VerifyFailure;
   private checkpointsVerified = 0;
@@ -115,48 +143,46 @@ export class ChainVerifier {
 
   /** Checks the next entry; returns false once the log is known bad (later entries are ignored). */
   add(entry: AuditEntry): boolean {
-    if (this.failure) return false;
+    if (this.failure || !this.inSequence(entry)) return false;
+    const alone = checkEntryAlone(entry);
+    if ('code' in alone) return this.fail(entry.sequence, alone.code, alone.reason);
+    return this.link(entry, alone.leaf);
+  }
+
+  /**
+   * Like add, for an entry whose own checks already ran elsewhere (a worker thread): `checked` is
+   * their outcome, the entry's leaf hash or its problem.
+   */
+  addChecked(entry: AuditEntry, checked: EntryCheck): boolean {
+    if (this.failure || !this.inSequence(entry)) return false;
+    if ('code' in checked) return this.fail(entry.sequence, checked.code, checked.reason);
+    return this.link(entry, checked.leaf);
+  }
+
+  private inSequence(entry: AuditEntry): boolean {
     const expected = this.count + 1;
-    if (entry.sequence !== expected) {
-      return this.fail(
-        expected,
-        entry.sequence > expected ? 'sequence_gap' : 'sequence_out_of_order',
-        entry.sequence > expected
-          ? `entries ${expected}..${entry.sequence - 1} are missing`
-          : `entry ${entry.sequence} appears again after entry ${expected - 1}`,
-      );
-    }
-    const checksum = entryChecksum(entry.canonical);
-    if (checksum.toString('hex') !== entry.checksum)
-      return this.fail(
-        expected,
-        'checksum_mismatch',
-        'the canonical JSON does not match its SHA-256 checksum',
-      );
+    if (entry.sequence === expected) return true;
+    return this.fail(
+      expected,
+      entry.sequence > expected ? 'sequence_gap' : 'sequence_out_of_order',
+      entry.sequence > expected
+        ? `entries ${expected}..${entry.sequence - 1} are missing`
+        : `entry ${entry.sequence} appears again after entry ${expected - 1}`,
+    );
+  }
+
+  /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
+  private link(entry: AuditEntry, leaf: Buffer): boolean {
     if (this.prevHex !== entry.prevHash)
-      return this.fail(expected, 'chain_broken', `prev_hash is not the hash of entry ${expected - 1}`);
-    const hash = chainHash(this.prevHash, checksum);
-    const hashHex = hash.toString('hex');
-    if (hashHex !== entry.hash)
-      return this.fail(expected, 'hash_mismatch', 'hash is not SHA-256(prev_hash || checksum)');
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
-    } catch {
-      return this.fail(expected, 'not_json', 'the canonical text is not JSON');
-    }
-    const column = columnMismatch(entry, parsed ?? {});
-    if (column)
       return this.fail(
-        expected,
-        'entry_mismatch',
-        `the ${column} column differs from the event's canonical JSON`,
+        entry.sequence,
+        'chain_broken',
+        `prev_hash is not the hash of entry ${entry.sequence - 1}`,
       );
-    this.prevHash = hash;
-    this.prevHex = hashHex;
-    this.frontier.append(hash);
-    this.count = expected;
-    return this.checkCheckpointsAt(expected);
+    this.prevHex = entry.hash;
+    this.frontier.appendLeaf(leaf);
+    this.count = entry.sequence;
+    return this.checkCheckpointsAt(entry.sequence);
   }
 
   private checkCheckpointsAt(size: number): boolean {
@@ -199,7 +225,7 @@ export class ChainVerifier {
       ok: true,
       entriesVerified: this.count,
       checkpointsVerified: this.checkpointsVerified,
-      headHash: this.count ? this.prevHash.toString('hex') : undefined,
+      headHash: this.count ? this.prevHex : undefined,
       rootHash: this.frontier.root().toString('hex'),
     };
   }

@@ -112,22 +112,19 @@ export async function readEntries(
   return rows;
 }
 
-/** Every entry in sequence order, read in pages (the whole log never sits in memory). */
-export async function* streamEntries(
-  db: AnyDatabase,
-  pageSize = 5_000,
-  upTo = Infinity,
-): AsyncGenerator<AuditEntry> {
-  let after = 0;
-  for (;;) {
+/** The whole log in sequence order, page by page (the whole log never sits in memory). */
+export async function* entryPages(db: AnyDatabase, pageSize = 5_000): AsyncGenerator<AuditEntry[]> {
+  for (let after = 0; ;) {
     const page = await readEntries(db, after, pageSize);
-    for (const entry of page) {
-      if (entry.sequence > upTo) return;
-      yield entry;
-    }
+    if (page.length) yield page;
     if (page.length < pageSize) return;
     after = page[page.length - 1].sequence;
   }
+}
+
+/** Every entry in sequence order, one at a time. */
+export async function* streamEntries(db: AnyDatabase, pageSize = 5_000): AsyncGenerator<AuditEntry> {
+  for await (const page of entryPages(db, pageSize)) yield* page;
 }
 
 export function toCheckpoint(row: CheckpointRow): SignedCheckpoint {
