@@ -7,13 +7,14 @@ export const AUDIT_HELP = `palisade audit: check the tamper-evident audit log
 
 Usage:
   palisade audit verify --public-key KEY [--database-url URL | --file EXPORT.ndjson]
-                        [--trusted-checkpoint FILE]
+                        [--trusted-checkpoint FILE] [--threads N]
       Verifies every entry (sequence, checksum, hash chain, columns) and every checkpoint
       (Ed25519 signature, Merkle root, order). Prints the first bad sequence and why.
       KEY is a file with the SPKI PEM (GET /v1/audit/public-key) or the base64 raw key; repeat it
       for rotated keys. Without --file, reads the audit schema of --database-url (default
       AUDIT_DATABASE_URL or DATABASE_URL). --trusted-checkpoint: a checkpoint (JSON) seen earlier,
       e.g. from the checkpoint.signed event stream; the log must still match and reach it.
+      --threads N: check entries in N worker threads (database only; default 1).
   palisade audit export --out FILE [--database-url URL]
       Writes the whole log as NDJSON (checkpoints, then entries) for offline verification.
 
@@ -57,6 +58,7 @@ export async function auditCommand(args: string[]): Promise<number> {
       'database-url': { type: 'string' },
       file: { type: 'string' },
       'trusted-checkpoint': { type: 'string', multiple: true },
+      threads: { type: 'string' },
     },
     strict: true,
   });
@@ -70,10 +72,13 @@ export async function auditCommand(args: string[]): Promise<number> {
     publicKeys: values['public-key'].map(textOrFile),
     trusted: (values['trusted-checkpoint'] ?? []).map(textOrFile),
   };
+  const threads = values.threads === undefined ? 1 : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64)
+    throw new UsageError(`--threads must be a whole number from 1 to 64, not "${values.threads}"`);
   const url = values.file ? undefined : databaseUrl(values['database-url']);
   let result;
   try {
-    result = await (url ? verifyDatabase(url, sources) : verifyExportFile(values.file!, sources));
+    result = await (url ? verifyDatabase(url, sources, threads) : verifyExportFile(values.file!, sources));
   } catch (error) {
     const e = error as { code?: string; name?: string; message: string };
     if (e.code === 'invalid_signing_key') throw new UsageError(e.message);

@@ -51,18 +51,16 @@ describe('palisade audit verify / export', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('verifies the live log with only the public key', async () => {
-    const run = await palisade([
-      'audit',
-      'verify',
-      '--database-url',
-      h.database.url,
-      '--public-key',
-      keyFile,
-    ]);
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toMatch(new RegExp(`^ok: ${entries} entries and \\d+ checkpoints verified`));
-    expect(run.code).toBe(0);
+  const verifyDb = (...extra: string[]) =>
+    palisade(['audit', 'verify', '--database-url', h.database.url, '--public-key', keyFile, ...extra]);
+
+  it('verifies the live log with only the public key, in one thread or in worker threads', async () => {
+    for (const threads of ['1', '2']) {
+      const run = await verifyDb('--threads', threads);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(new RegExp(`^ok: ${entries} entries and \\d+ checkpoints verified`));
+      expect(run.code).toBe(0);
+    }
   });
 
   it('exports the log and verifies the file offline; any changed byte in it is reported', async () => {
@@ -99,22 +97,21 @@ describe('palisade audit verify / export', () => {
       h.db,
     );
     await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
-    const run = await palisade([
-      'audit',
-      'verify',
-      '--database-url',
-      h.database.url,
-      '--public-key',
-      keyFile,
-    ]);
+    const run = await verifyDb();
     expect(run.stderr).toMatch(
       /^FAILED at sequence 30 \(checksum_mismatch\): the canonical JSON does not match/,
     );
     expect(run.code).toBe(1);
+    const threaded = await verifyDb('--threads', '2');
+    expect(threaded.stderr).toBe(run.stderr);
+    expect(threaded.code).toBe(1);
   });
 
   it('answers usage errors with exit code 2 and a sentence', async () => {
     const noKey = await palisade(['audit', 'verify', '--database-url', h.database.url]);
+    const badThreads = await verifyDb('--threads', 'lots');
+    expect(badThreads.code).toBe(2);
+    expect(badThreads.stderr).toMatch(/--threads must be a whole number/);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/needs --public-key/);
     const badKey = await palisade(['audit', 'verify', '--file', keyFile, '--public-key', 'bm90IGEga2V5']);
