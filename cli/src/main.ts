@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
 import { serveCommand } from './commands/serve.command';
 import { targetNames, UsageError } from './targets';
@@ -10,6 +11,7 @@ Usage:
                                                an embedded Postgres and all seven services
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
+  palisade audit verify|export ...             verify the audit log (or an export) with the public key
   palisade help                                this text
 
 Targets: ${targetNames().join(', ')}
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
       return serveCommand({ targets: values.target, port: parsePort(values.port) });
     }
+    case 'audit':
+      return auditCommand(rest);
     case undefined:
     case 'help':
     case '--help':

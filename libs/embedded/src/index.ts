@@ -2,3 +2,4 @@ export * from './free-port';
 export * from './process';
 export * from './nats-server';
 export * from './postgres';
+export * from './clickhouse-server';

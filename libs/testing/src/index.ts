@@ -3,3 +3,4 @@ export * from './test-state';
 export * from './test-env';
 export * from './child-process';
 export * from './bench';
+export * from './clickhouse';

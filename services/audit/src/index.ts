@@ -5,6 +5,9 @@ import { AuditModule } from './audit.module';
 
 export * from './audit.config';
 export * from './audit.module';
+export * from './http/audit-read.authorizer';
+/** What `palisade audit verify` and `palisade audit export` run. */
+export * from './verify';
 
 /** How `palisade dev` and `palisade serve --target audit` run this service. */
 export const auditService = defineService({

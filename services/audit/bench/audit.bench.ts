@@ -1,0 +1,194 @@
+// npm run bench:audit [-- entries]: the audit log's append rate (hash chain, Merkle nodes and a
+// signed checkpoint every 10,000 entries, into a real Postgres), its verification rate, and
+// inclusion-proof latency; each beside a baseline measured in the same run on the same machine.
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import os, { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { AUDIT, AUDIT_EVENTS, EventEnvelope } from '@palisade/contracts';
+import { startEmbeddedPostgres } from '@palisade/embedded';
+import { createDatabase, EventStore, runMigrations } from '@palisade/persistence';
+import { sql } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import { auditMigrations } from '../migrations';
+import { canonicalJson, GENESIS_HASH, keyRing, verifyLog } from '../src/domain';
+import { appendToLog } from '../src/log/audit-appender';
+import { entryPages, readCheckpoints, readEntries, streamEntries } from '../src/log/audit-log.repository';
+import { buildInclusionProof } from '../src/log/proofs';
+import { verifyLogParallel } from '../src/parallel-verify';
+
+const TOTAL = Number(process.argv[2] ?? 200_000);
+const BATCH = 1_000;
+const PROOFS = 2_000;
+
+function envelope(n: number): EventEnvelope {
+  return {
+    specversion: '1.0',
+    id: uuidv7(),
+    source: '/palisade/identity',
+    type: 'palisade.identity.session.started.v1',
+    subject: `session/${n}`,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    data: { sessionId: `s-${n}`, userId: `u-${n % 997}`, method: 'oidc', ip: '10.0.0.1' },
+    orgid: `org-${n % 50}`,
+    actor: `user:u-${n % 997}`,
+    correlationid: `c-${n}`,
+    sequence: n,
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-audit-'));
+  fs.chmodSync(dir, 0o711);
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg', 'data'),
+    password: 'bench-audit-pw',
+  });
+  const db = createDatabase({ url: pg.url, schema: AUDIT.schema, poolSize: 4 });
+  try {
+    await runMigrations(db, AUDIT.schema, auditMigrations);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const settings = {
+      store: new EventStore(AUDIT, AUDIT_EVENTS),
+      signingKey: async () => privateKey,
+      checkpointEvery: 10_000,
+    };
+    const envelopes = Array.from({ length: TOTAL }, (_, i) => envelope(i + 1));
+    console.log(`audit benchmark: ${fmt(TOTAL)} entries, batches of ${BATCH}, ${os.cpus().length} cores\n`);
+
+    // Baseline 1: bare SHA-256 chaining of the same canonical texts, in memory.
+    let started = performance.now();
+    let prev = GENESIS_HASH;
+    for (const e of envelopes) {
+      const checksum = createHash('sha256').update(canonicalJson(e)).digest();
+      prev = createHash('sha256').update(prev).update(checksum).digest();
+    }
+    const bareChainMs = performance.now() - started;
+
+    // Baseline 2: the same rows inserted into a plain table (no chain, Merkle nodes, lock or role).
+    await sql`create table plain_log (sequence bigint primary key, event_id uuid unique, canonical text)`.execute(
+      db,
+    );
+    started = performance.now();
+    for (let i = 0; i < TOTAL; i += BATCH) {
+      const batch = envelopes.slice(i, i + BATCH);
+      await db.transaction().execute(async (trx) => {
+        await sql`insert into plain_log select * from unnest(${batch.map((e) => e.sequence)}::int8[], ${batch.map((e) => e.id)}::uuid[], ${batch.map((e) => canonicalJson(e))}::text[])`.execute(
+          trx,
+        );
+      });
+    }
+    const plainMs = performance.now() - started;
+
+    // The audit append path (what the consumer runs per batch).
+    started = performance.now();
+    for (let i = 0; i < TOTAL; i += BATCH) {
+      const batch = envelopes.slice(i, i + BATCH);
+      await db.transaction().execute((trx) => appendToLog(trx, batch, settings));
+    }
+    const appendMs = performance.now() - started;
+    const checkpoints = await readCheckpoints(db);
+
+    console.log('append (Postgres, one transaction per batch)');
+    console.log(
+      `  audit log (chain + Merkle + checkpoints): ${fmt(rate(TOTAL, appendMs))} entries/s  (${(appendMs / 1000).toFixed(1)} s, ${checkpoints.length} checkpoints signed)`,
+    );
+    console.log(
+      `  baseline, plain insert of the same rows:  ${fmt(rate(TOTAL, plainMs))} entries/s  ratio ${(appendMs / plainMs).toFixed(2)}x the time`,
+    );
+    console.log(`  baseline, bare SHA-256 chain in memory:   ${fmt(rate(TOTAL, bareChainMs))} entries/s`);
+
+    // Verification: from Postgres (paged reads), and of entries already in memory.
+    const publicKeys = keyRing([publicKey]);
+    started = performance.now();
+    const fromDb = await verifyLog(streamEntries(db, 10_000), { publicKeys, checkpoints });
+    const verifyDbMs = performance.now() - started;
+    const inMemory = await readEntries(db, 0, TOTAL);
+    started = performance.now();
+    const fromMemory = await verifyLog(inMemory, { publicKeys, checkpoints });
+    const verifyMemMs = performance.now() - started;
+    const pages = Array.from({ length: Math.ceil(TOTAL / 10_000) }, (_, i) =>
+      inMemory.slice(i * 10_000, (i + 1) * 10_000),
+    );
+    started = performance.now();
+    const parallel = await verifyLogParallel(pages, { publicKeys, checkpoints });
+    const verifyParallelMs = performance.now() - started;
+    started = performance.now();
+    const parallelDb = await verifyLogParallel(entryPages(db, 10_000), { publicKeys, checkpoints });
+    const verifyParallelDbMs = performance.now() - started;
+    started = performance.now();
+    prev = GENESIS_HASH;
+    for (const e of inMemory) {
+      const checksum = createHash('sha256').update(e.canonical).digest();
+      prev = createHash('sha256').update(prev).update(checksum).digest();
+    }
+    const bareVerifyMs = performance.now() - started;
+    if (!fromDb.ok || !fromMemory.ok || !parallel.ok || !parallelDb.ok)
+      throw new Error(`verification failed: ${JSON.stringify([fromDb, fromMemory, parallel, parallelDb])}`);
+    console.log(
+      '\nverify (sequence, checksum, chain, columns vs JSON, Merkle roots and signatures of all checkpoints)',
+    );
+    console.log(`  from Postgres:                            ${fmt(rate(TOTAL, verifyDbMs))} entries/s`);
+    console.log(`  entries in memory:                        ${fmt(rate(TOTAL, verifyMemMs))} entries/s`);
+    console.log(
+      `  in memory, ${availableParallelism()} worker threads:     ${fmt(rate(TOTAL, verifyParallelMs))} entries/s`,
+    );
+    console.log(
+      `  from Postgres, ${availableParallelism()} worker threads: ${fmt(rate(TOTAL, verifyParallelDbMs))} entries/s`,
+    );
+    console.log(
+      `  baseline, bare SHA-256 re-chain:          ${fmt(rate(TOTAL, bareVerifyMs))} entries/s  ratio ${(verifyMemMs / bareVerifyMs).toFixed(2)}x the time`,
+    );
+
+    // Inclusion proofs against the latest checkpoint, random entries; baseline: a primary-key lookup.
+    const size = checkpoints[checkpoints.length - 1].treeSize;
+    const proofTimes: number[] = [];
+    const lookupTimes: number[] = [];
+    for (let i = 0; i < PROOFS; i++) {
+      const sequence = 1 + Math.floor(Math.random() * size);
+      let t = performance.now();
+      await buildInclusionProof(db, sequence, size);
+      proofTimes.push(performance.now() - t);
+      t = performance.now();
+      await sql`select hash from audit_log where sequence = ${sequence}`.execute(db);
+      lookupTimes.push(performance.now() - t);
+    }
+    proofTimes.sort((a, b) => a - b);
+    lookupTimes.sort((a, b) => a - b);
+    console.log(`\ninclusion proof in a tree of ${fmt(size)} (${PROOFS} random entries, one query each)`);
+    console.log(
+      `  proof:     p50 ${percentile(proofTimes, 50).toFixed(2)} ms  p99 ${percentile(proofTimes, 99).toFixed(2)} ms`,
+    );
+    console.log(
+      `  baseline, primary-key lookup: p50 ${percentile(lookupTimes, 50).toFixed(2)} ms  p99 ${percentile(lookupTimes, 99).toFixed(2)} ms`,
+    );
+
+    const targets = [
+      ['append >= 10,000 entries/s', rate(TOTAL, appendMs) >= 10_000],
+      [
+        'verify >= 200,000 entries/s (in memory, best of one thread and worker threads)',
+        Math.max(rate(TOTAL, verifyMemMs), rate(TOTAL, verifyParallelMs)) >= 200_000,
+      ],
+      ['proof p99 < 5 ms', percentile(proofTimes, 99) < 5],
+    ] as const;
+    console.log('\ntargets');
+    for (const [name, met] of targets) console.log(`  ${met ? 'met    ' : 'MISSED '} ${name}`);
+  } finally {
+    await db.destroy();
+    await pg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,247 @@
+import type { KeyObject } from 'node:crypto';
+import { AuditEntry, columnMismatch } from './audit-entry';
+import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
+import { chainHash, entryChecksum, GENESIS_HASH } from './hash-chain';
+import { leafHash, MerkleFrontier } from './merkle';
+
+/**
+ * Verification of a whole audit log, entry by entry in sequence order (streaming: memory does
+ * not grow with the log): sequence numbers, checksums, the hash chain, query columns against the
+ * canonical JSON, and every checkpoint: signature, order, Merkle root and chain head at its size,
+ * and that the log reaches it. The result names the first bad sequence and why.
+ */
+
+export type VerifyFailureCode =
+  | 'sequence_gap'
+  | 'sequence_out_of_order'
+  | 'not_json'
+  | 'checksum_mismatch'
+  | 'chain_broken'
+  | 'hash_mismatch'
+  | 'entry_mismatch'
+  | 'checkpoint_unknown_key'
+  | 'checkpoint_signature_invalid'
+  | 'checkpoint_replayed'
+  | 'checkpoint_root_mismatch'
+  | 'log_truncated';
+
+export interface VerifyFailure {
+  ok: false;
+  /** The first sequence number found bad. */
+  sequence: number;
+  code: VerifyFailureCode;
+  reason: string;
+  entriesVerified: number;
+}
+
+export interface VerifySuccess {
+  ok: true;
+  entriesVerified: number;
+  checkpointsVerified: number;
+  /** The chain head (hex), or undefined for an empty log. */
+  headHash?: string;
+  rootHash: string;
+}
+
+export type VerifyResult = VerifySuccess | VerifyFailure;
+
+export interface ChainVerifierOptions {
+  /** Public keys by key id: only these are trusted. */
+  publicKeys: ReadonlyMap<string, KeyObject>;
+  /** The log's checkpoints, in the order they were issued. */
+  checkpoints: readonly SignedCheckpoint[];
+  /** Checkpoints learned elsewhere (the event stream, a previous run): the log must still match and reach them. */
+  trusted?: readonly SignedCheckpoint[];
+}
+
+interface PendingCheckpoint {
+  checkpoint: SignedCheckpoint;
+  /** A problem found with the checkpoint itself, reported when the log reaches its size. */
+  problem?: { code: VerifyFailureCode; reason: string };
+}
+
+/** What an entry's own checks found: its RFC 6962 leaf hash, or the problem. */
+export type EntryCheck = { leaf: Buffer } | { code: VerifyFailureCode; reason: string };
+
+/**
+ * The checks an entry passes on its own, without its neighbours: checksum, hash from its own
+ * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
+ */
+export function checkEntryAlone(entry: AuditEntry): EntryCheck {
+  const checksum = entryChecksum(entry.canonical);
+  if (checksum.toString('hex') !== entry.checksum)
+    return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
+  if (!HEX32.test(entry.prevHash)) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
+  const hash = chainHash(Buffer.from(entry.prevHash, 'hex'), checksum);
+  if (hash.toString('hex') !== entry.hash)
+    return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
+  } catch {
+    return { code: 'not_json', reason: 'the canonical text is not JSON' };
+  }
+  const column = columnMismatch(entry, parsed ?? {});
+  if (column)
+    return { code: 'entry_mismatch', reason: `the ${column} column differs from the event's canonical JSON` };
+  return { leaf: leafHash(hash) };
+}
+
+const HEX32 = /^[0-9a-f]{64}$/;
+
+export class ChainVerifier {
+  private readonly frontier = new MerkleFrontier();
+  private readonly pending = new Map<number, PendingCheckpoint[]>();
+  private readonly sizes: number[];
+  private count = 0;
+  private prevHex = GENESIS_HASH.toString('hex');
+  private failure?: VerifyFailure;
+  private checkpointsVerified = 0;
+  private lastCheckpointSize = 0;
+
+  constructor(options: ChainVerifierOptions) {
+    let previous: SignedCheckpoint | undefined;
+    const add = (checkpoint: SignedCheckpoint, problem?: PendingCheckpoint['problem']) => {
+      const list = this.pending.get(checkpoint.treeSize) ?? [];
+      list.push({ checkpoint, problem });
+      this.pending.set(checkpoint.treeSize, list);
+    };
+    for (const checkpoint of [...options.checkpoints, ...(options.trusted ?? [])]) {
+      const signature = checkpointSignatureValid(checkpoint, options.publicKeys);
+      if (signature === 'unknown_key') {
+        add(checkpoint, {
+          code: 'checkpoint_unknown_key',
+          reason: `checkpoint at tree size ${checkpoint.treeSize} is signed by key ${checkpoint.keyId}, which is not trusted`,
+        });
+      } else if (signature === 'invalid') {
+        add(checkpoint, {
+          code: 'checkpoint_signature_invalid',
+          reason: `checkpoint at tree size ${checkpoint.treeSize} has an invalid signature (forged or altered)`,
+        });
+      } else add(checkpoint);
+    }
+    // A checkpoint listed after a newer one is an old checkpoint presented again.
+    for (const checkpoint of options.checkpoints) {
+      if (
+        previous &&
+        (checkpoint.treeSize <= previous.treeSize ||
+          Date.parse(checkpoint.issuedAt) < Date.parse(previous.issuedAt))
+      ) {
+        add(checkpoint, {
+          code: 'checkpoint_replayed',
+          reason: `checkpoint at tree size ${checkpoint.treeSize} (${checkpoint.issuedAt}) comes after the one at tree size ${previous.treeSize} (${previous.issuedAt}): an old checkpoint presented again`,
+        });
+      }
+      previous = checkpoint;
+    }
+    this.sizes = [...this.pending.keys()].sort((a, b) => a - b);
+  }
+
+  get failed(): VerifyFailure | undefined {
+    return this.failure;
+  }
+
+  /** Checks the next entry; returns false once the log is known bad (later entries are ignored). */
+  add(entry: AuditEntry): boolean {
+    if (this.failure || !this.inSequence(entry)) return false;
+    const alone = checkEntryAlone(entry);
+    if ('code' in alone) return this.fail(entry.sequence, alone.code, alone.reason);
+    return this.link(entry, alone.leaf);
+  }
+
+  /**
+   * Like add, for an entry whose own checks already ran elsewhere (a worker thread): `checked` is
+   * their outcome, the entry's leaf hash or its problem.
+   */
+  addChecked(entry: AuditEntry, checked: EntryCheck): boolean {
+    if (this.failure || !this.inSequence(entry)) return false;
+    if ('code' in checked) return this.fail(entry.sequence, checked.code, checked.reason);
+    return this.link(entry, checked.leaf);
+  }
+
+  private inSequence(entry: AuditEntry): boolean {
+    const expected = this.count + 1;
+    if (entry.sequence === expected) return true;
+    return this.fail(
+      expected,
+      entry.sequence > expected ? 'sequence_gap' : 'sequence_out_of_order',
+      entry.sequence > expected
+        ? `entries ${expected}..${entry.sequence - 1} are missing`
+        : `entry ${entry.sequence} appears again after entry ${expected - 1}`,
+    );
+  }
+
+  /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
+  private link(entry: AuditEntry, leaf: Buffer): boolean {
+    if (this.prevHex !== entry.prevHash)
+      return this.fail(
+        entry.sequence,
+        'chain_broken',
+        `prev_hash is not the hash of entry ${entry.sequence - 1}`,
+      );
+    this.prevHex = entry.hash;
+    this.frontier.appendLeaf(leaf);
+    this.count = entry.sequence;
+    return this.checkCheckpointsAt(entry.sequence);
+  }
+
+  private checkCheckpointsAt(size: number): boolean {
+    const list = this.pending.get(size);
+    if (!list) return true;
+    const root = this.frontier.root().toString('hex');
+    const head = this.prevHex;
+    for (const { checkpoint, problem } of list) {
+      const first = this.lastCheckpointSize + 1;
+      if (problem) return this.fail(size, problem.code, problem.reason);
+      if (checkpoint.rootHash !== root || checkpoint.lastEntryHash !== head) {
+        return this.fail(
+          first,
+          'checkpoint_root_mismatch',
+          `entries ${first}..${size} do not match the checkpoint signed at ${checkpoint.issuedAt} (rewritten after it was signed)`,
+        );
+      }
+      this.checkpointsVerified++;
+    }
+    this.lastCheckpointSize = size;
+    return true;
+  }
+
+  /** Ends verification: checkpoints beyond the last entry mean the log lost its tail. */
+  finish(): VerifyResult {
+    if (this.failure) return this.failure;
+    const beyond = this.sizes.find((size) => size > this.count);
+    if (beyond !== undefined) {
+      const { checkpoint, problem } = this.pending.get(beyond)![0];
+      if (problem) this.fail(beyond, problem.code, problem.reason);
+      else
+        this.fail(
+          this.count + 1,
+          'log_truncated',
+          `the checkpoint signed at ${checkpoint.issuedAt} covers ${beyond} entries, but the log ends at ${this.count}`,
+        );
+      return this.failure!;
+    }
+    return {
+      ok: true,
+      entriesVerified: this.count,
+      checkpointsVerified: this.checkpointsVerified,
+      headHash: this.count ? this.prevHex : undefined,
+      rootHash: this.frontier.root().toString('hex'),
+    };
+  }
+
+  private fail(sequence: number, code: VerifyFailureCode, reason: string): false {
+    this.failure = { ok: false, sequence, code, reason, entriesVerified: this.count };
+    return false;
+  }
+}
+
+/** Verifies entries from any (async) iterable in sequence order. */
+export async function verifyLog(
+  entries: Iterable<AuditEntry> | AsyncIterable<AuditEntry>,
+  options: ChainVerifierOptions,
+): Promise<VerifyResult> {
+  const verifier = new ChainVerifier(options);
+  for await (const entry of entries) if (!verifier.add(entry)) break;
+  return verifier.finish();
+}

@@ -1,0 +1,39 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Logger } from 'pino';
+import type { AuditConfig } from '../audit.config';
+import { AUDIT_CONFIG } from '../log/audit-log.service';
+import { ClickHouseExporter } from './clickhouse-exporter';
+
+/** Runs the ClickHouse exporter when AUDIT_CLICKHOUSE_URL is set. */
+@Injectable()
+export class AuditExportService implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly exporter?: ClickHouseExporter;
+
+  constructor(
+    runtime: ServiceRuntime,
+    @Inject(AUDIT_CONFIG) config: AuditConfig,
+    @Inject(SERVICE_LOGGER) logger: Logger,
+  ) {
+    if (config.AUDIT_CLICKHOUSE_URL) {
+      this.exporter = new ClickHouseExporter({
+        db: runtime.db,
+        url: config.AUDIT_CLICKHOUSE_URL,
+        database: config.AUDIT_CLICKHOUSE_DATABASE,
+        username: config.AUDIT_CLICKHOUSE_USER,
+        password: config.AUDIT_CLICKHOUSE_PASSWORD,
+        batchSize: config.AUDIT_EXPORT_BATCH_SIZE,
+        flushMs: config.AUDIT_EXPORT_FLUSH_MS,
+        logger,
+      });
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    this.exporter?.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.exporter?.stop();
+  }
+}

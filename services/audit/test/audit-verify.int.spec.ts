@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { checkpointSigned } from '@palisade/contracts';
+import { uniqueId, waitFor } from '@palisade/testing';
+import { sql } from 'kysely';
+import { AuditHarness, startAuditHarness } from './audit-harness';
+import { ed25519 } from './audit.fixture';
+
+const bin = path.resolve(__dirname, '..', '..', '..', 'cli', 'bin', 'palisade.js');
+
+/** Runs `palisade ...args`; resolves with its exit code and output. */
+function palisade(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('palisade audit verify / export', () => {
+  let h: AuditHarness;
+  let dir: string;
+  let keyFile: string;
+  let entries: number;
+
+  beforeAll(async () => {
+    h = await startAuditHarness({ AUDIT_CHECKPOINT_EVERY: '16' });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-audit-verify-'));
+    const org = uniqueId('org');
+    for (let i = 0; i < 4; i++) await h.emitMany(i % 2 ? 'identity' : 'placement', org, 20, 'note é€😀 "x"');
+    await waitFor(async () => (await h.count(`org_id = '${org}'`)) === 80, { description: '80 entries' });
+    await waitFor(
+      async () => (await h.settled()) && (await h.count(`type = '${checkpointSigned.type}'`)) >= 3,
+      { description: 'the whole log checkpointed' },
+    );
+    entries = await h.count();
+    const key = (await (await fetch(`${h.running.url}/v1/audit/public-key`)).json()) as { pem: string };
+    keyFile = path.join(dir, 'audit.pub.pem');
+    fs.writeFileSync(keyFile, key.pem);
+  });
+  afterAll(async () => {
+    await h?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const verifyDb = (...extra: string[]) =>
+    palisade(['audit', 'verify', '--database-url', h.database.url, '--public-key', keyFile, ...extra]);
+
+  it('verifies the live log with only the public key, in one thread or in worker threads', async () => {
+    for (const threads of ['1', '2']) {
+      const run = await verifyDb('--threads', threads);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(new RegExp(`^ok: ${entries} entries and \\d+ checkpoints verified`));
+      expect(run.code).toBe(0);
+    }
+  });
+
+  it('exports the log and verifies the file offline; any changed byte in it is reported', async () => {
+    const file = path.join(dir, 'export.ndjson');
+    const exported = await palisade(['audit', 'export', '--database-url', h.database.url, '--out', file]);
+    expect(exported.stdout).toContain(`exported ${entries} entries`);
+    const ok = await palisade(['audit', 'verify', '--file', file, '--public-key', keyFile]);
+    expect(ok.stdout).toMatch(new RegExp(`^ok: ${entries} entries`));
+    expect(ok.code).toBe(0);
+
+    // Change one character inside the canonical JSON of entry 42.
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"kind":"entry"') && l.includes('"sequence":42,'));
+    const changed = lines[at].replace('application/json\\"', 'application/jsoN\\"');
+    expect(changed).not.toBe(lines[at]);
+    lines[at] = changed;
+    const tampered = path.join(dir, 'tampered.ndjson');
+    fs.writeFileSync(tampered, lines.join('\n'));
+    const bad = await palisade(['audit', 'verify', '--file', tampered, '--public-key', keyFile]);
+    expect(bad.stderr).toMatch(/^FAILED at sequence 42 \(checksum_mismatch\)/);
+    expect(bad.code).toBe(1);
+
+    // Another key: nothing in the file can make it trusted.
+    const otherKey = path.join(dir, 'other.pub.pem');
+    fs.writeFileSync(otherKey, ed25519().publicKey.export({ format: 'pem', type: 'spki' }).toString());
+    const wrongKey = await palisade(['audit', 'verify', '--file', file, '--public-key', otherKey]);
+    expect(wrongKey.stderr).toMatch(/FAILED at sequence \d+ \(checkpoint_unknown_key\)/);
+    expect(wrongKey.code).toBe(1);
+  });
+
+  it('reports the first bad sequence of a log altered in the database by a superuser', async () => {
+    await sql`alter table audit_log disable trigger audit_log_append_only`.execute(h.db);
+    await sql`update audit_log set canonical = replace(canonical, '"note":"note', '"note":"NOTE') where sequence in (30, 50)`.execute(
+      h.db,
+    );
+    await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
+    const run = await verifyDb();
+    expect(run.stderr).toMatch(
+      /^FAILED at sequence 30 \(checksum_mismatch\): the canonical JSON does not match/,
+    );
+    expect(run.code).toBe(1);
+    const threaded = await verifyDb('--threads', '2');
+    expect(threaded.stderr).toBe(run.stderr);
+    expect(threaded.code).toBe(1);
+  });
+
+  it('answers usage errors with exit code 2 and a sentence', async () => {
+    const noKey = await palisade(['audit', 'verify', '--database-url', h.database.url]);
+    const badThreads = await verifyDb('--threads', 'lots');
+    expect(badThreads.code).toBe(2);
+    expect(badThreads.stderr).toMatch(/--threads must be a whole number/);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/needs --public-key/);
+    const badKey = await palisade(['audit', 'verify', '--file', keyFile, '--public-key', 'bm90IGEga2V5']);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toMatch(/must be an Ed25519 public key/);
+    const unknown = await palisade(['audit', 'frobnicate']);
+    expect(unknown.code).toBe(2);
+  });
+});
