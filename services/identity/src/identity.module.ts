@@ -1,8 +1,19 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { accessTokenProviders } from '@palisade/auth';
 import { IDENTITY, IDENTITY_EVENTS } from '@palisade/contracts';
-import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { ServiceRuntime, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { identityMigrations } from '../migrations';
+import { AuthRateLimitGuard } from './abuse/auth-rate-limit.guard';
+import { LoginAttempts } from './abuse/login-attempts';
+import { BootstrapAdmin } from './bootstrap/bootstrap-admin';
+import { JwksController } from './http/jwks.controller';
+import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
+import { IDENTITY_CONFIG } from './identity.transaction';
+import { SigningKeyRing } from './keys/signing-key.ring';
+import { SessionService } from './sessions/session.service';
+import { UserDirectory } from './sessions/user.directory';
+import { TokenIssuer } from './tokens/token.issuer';
 
 /** The identity service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
@@ -14,6 +25,25 @@ export class IdentityModule {
         ServiceRuntimeModule.forService(
           serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config),
         ),
+      ],
+      controllers: [JwksController, SessionController],
+      providers: [
+        { provide: IDENTITY_CONFIG, useValue: config },
+        SigningKeyRing,
+        TokenIssuer,
+        UserDirectory,
+        SessionService,
+        LoginAttempts,
+        AuthRateLimitGuard,
+        BootstrapAdmin,
+        ...accessTokenProviders({
+          inject: [ServiceRuntime, SigningKeyRing],
+          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
+            nc: () => runtime.nc,
+            jwks: () => keys.jwks(),
+          }),
+          demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
+        }),
       ],
     };
   }
