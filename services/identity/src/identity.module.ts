@@ -7,10 +7,12 @@ import { AuthRateLimitGuard } from './abuse/auth-rate-limit.guard';
 import { LoginAttempts } from './abuse/login-attempts';
 import { BootstrapAdmin } from './bootstrap/bootstrap-admin';
 import { JwksController } from './http/jwks.controller';
+import { OidcController } from './http/oidc.controller';
 import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
 import { IDENTITY_CONFIG } from './identity.transaction';
 import { SigningKeyRing } from './keys/signing-key.ring';
+import { OidcLoginService } from './oidc/oidc-login.service';
 import { SessionService } from './sessions/session.service';
 import { UserDirectory } from './sessions/user.directory';
 import { TokenIssuer } from './tokens/token.issuer';
@@ -26,7 +28,7 @@ export class IdentityModule {
           serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config),
         ),
       ],
-      controllers: [JwksController, SessionController],
+      controllers: [JwksController, SessionController, OidcController],
       providers: [
         { provide: IDENTITY_CONFIG, useValue: config },
         SigningKeyRing,
@@ -36,6 +38,7 @@ export class IdentityModule {
         LoginAttempts,
         AuthRateLimitGuard,
         BootstrapAdmin,
+        OidcLoginService,
         ...accessTokenProviders({
           inject: [ServiceRuntime, SigningKeyRing],
           resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
