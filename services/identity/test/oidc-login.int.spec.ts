@@ -140,7 +140,7 @@ describe('identity: OIDC sign-in against a real OpenID Provider (oidc-provider o
     const sessionsBefore = await countEvents('palisade.identity.session.started.v1');
     provider.tamper({ kind: 'break-signature' });
     let login = await signInAtProvider(identity.url, redirectUri, 'dave');
-    let answer = await callback(login.callbackUrl, login.binding);
+    const answer = await callback(login.callbackUrl, login.binding);
     expect(answer.status).toBe(401);
     expect(errorCode(answer.body)).toBe('oidc_login_invalid');
 
