@@ -14,6 +14,7 @@ import type { Request } from 'express';
 import type { NatsConnection } from 'nats';
 import { AuthError } from './auth-error';
 import { AccessTokenVerifier, ApiTokenResolver } from './access-token.verifier';
+import { natsApiTokenResolver } from './api-token.resolver';
 import { JwksFetcher, JwksKeyStore } from './jwks-key-store';
 import { Principal } from './principal';
 import { followRevocations, natsJwksFetcher, RevocationFeed } from './revocation-feed';
@@ -70,7 +71,7 @@ export interface AuthDependencies {
   nc: () => NatsConnection;
   /** Where the JWKS comes from (default: identity over NATS request/reply). */
   jwks?: JwksFetcher;
-  /** How API tokens are resolved (default: API tokens are refused). */
+  /** How API tokens are resolved (default: asking identity over NATS). */
   apiTokens?: ApiTokenResolver;
 }
 
@@ -130,7 +131,7 @@ export function accessTokenProviders(options: AuthProvidersOptions): Provider[] 
           demoTokens: options.demoTokens,
           issuer: options.issuer,
           audience: options.audience,
-          apiTokens: resolved.apiTokens,
+          apiTokens: resolved.apiTokens ?? natsApiTokenResolver(resolved.nc),
         });
         return { verifier, lifecycle: new AuthLifecycle(resolved.nc, revocations, keys, markReady) };
       },

@@ -5,3 +5,4 @@ export * from './revocation-list';
 export * from './revocation-feed';
 export * from './access-token.verifier';
 export * from './access-token.guard';
+export * from './api-token.resolver';

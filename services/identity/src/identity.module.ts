@@ -6,6 +6,7 @@ import { identityMigrations } from '../migrations';
 import { AuthRateLimitGuard } from './abuse/auth-rate-limit.guard';
 import { LoginAttempts } from './abuse/login-attempts';
 import { BootstrapAdmin } from './bootstrap/bootstrap-admin';
+import { ApiTokenController } from './http/api-token.controller';
 import { JwksController } from './http/jwks.controller';
 import { OidcController } from './http/oidc.controller';
 import { SessionController } from './http/session.controller';
@@ -13,6 +14,7 @@ import { IdentityConfig } from './identity.config';
 import { IDENTITY_CONFIG } from './identity.transaction';
 import { SigningKeyRing } from './keys/signing-key.ring';
 import { OidcLoginService } from './oidc/oidc-login.service';
+import { ApiTokenService } from './sessions/api-token.service';
 import { SessionService } from './sessions/session.service';
 import { UserDirectory } from './sessions/user.directory';
 import { TokenIssuer } from './tokens/token.issuer';
@@ -28,7 +30,7 @@ export class IdentityModule {
           serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config),
         ),
       ],
-      controllers: [JwksController, SessionController, OidcController],
+      controllers: [JwksController, SessionController, OidcController, ApiTokenController],
       providers: [
         { provide: IDENTITY_CONFIG, useValue: config },
         SigningKeyRing,
@@ -39,11 +41,13 @@ export class IdentityModule {
         AuthRateLimitGuard,
         BootstrapAdmin,
         OidcLoginService,
+        ApiTokenService,
         ...accessTokenProviders({
-          inject: [ServiceRuntime, SigningKeyRing],
-          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
+          inject: [ServiceRuntime, SigningKeyRing, ApiTokenService],
+          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing, apiTokens: ApiTokenService) => ({
             nc: () => runtime.nc,
             jwks: () => keys.jwks(),
+            apiTokens: (hash) => apiTokens.resolve(hash),
           }),
           demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
         }),
