@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 import { devCommand } from './commands/dev.command';
+import { loginCommand } from './commands/login.command';
+import { logoutCommand } from './commands/logout.command';
+import { whoamiCommand } from './commands/whoami.command';
 import { serveCommand } from './commands/serve.command';
 import { targetNames, UsageError } from './targets';
 
@@ -10,6 +13,10 @@ Usage:
                                                an embedded Postgres and all seven services
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
+  palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
+  palisade login --url URL --api-token-file F  use an API token (read from a file)
+  palisade whoami                              who the stored credentials belong to
+  palisade logout                              end the session and forget the credentials
   palisade help                                this text
 
 Targets: ${targetNames().join(', ')}
@@ -44,6 +51,28 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
       return serveCommand({ targets: values.target, port: parsePort(values.port) });
     }
+    case 'login': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          url: { type: 'string' },
+          'bootstrap-file': { type: 'string' },
+          'api-token-file': { type: 'string' },
+        },
+        strict: true,
+      });
+      return loginCommand({
+        url: values.url,
+        bootstrapFile: values['bootstrap-file'],
+        apiTokenFile: values['api-token-file'],
+      });
+    }
+    case 'whoami':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return whoamiCommand();
+    case 'logout':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return logoutCommand();
     case undefined:
     case 'help':
     case '--help':
