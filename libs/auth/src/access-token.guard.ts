@@ -22,6 +22,8 @@ import { RevocationList } from './revocation-list';
 
 /** Injection token of a service's AccessTokenVerifier. */
 export const ACCESS_TOKEN_VERIFIER = Symbol.for('palisade.auth.verifier');
+/** Injection token of the RevocationList behind it (identity adds its own revocations at once). */
+export const ACCESS_TOKEN_REVOCATIONS = Symbol.for('palisade.auth.revocations');
 
 /** The request property the guard puts the principal on. */
 const PRINCIPAL = Symbol.for('palisade.auth.principal');
@@ -133,13 +135,22 @@ export function accessTokenProviders(options: AuthProvidersOptions): Provider[] 
           audience: options.audience,
           apiTokens: resolved.apiTokens ?? natsApiTokenResolver(resolved.nc),
         });
-        return { verifier, lifecycle: new AuthLifecycle(resolved.nc, revocations, keys, markReady) };
+        return {
+          verifier,
+          revocations,
+          lifecycle: new AuthLifecycle(resolved.nc, revocations, keys, markReady),
+        };
       },
     },
     {
       provide: ACCESS_TOKEN_VERIFIER,
       inject: [STATE],
       useFactory: (state: { verifier: AccessTokenVerifier }) => state.verifier,
+    },
+    {
+      provide: ACCESS_TOKEN_REVOCATIONS,
+      inject: [STATE],
+      useFactory: (state: { revocations: RevocationList }) => state.revocations,
     },
     {
       provide: LIFECYCLE,

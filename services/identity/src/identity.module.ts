@@ -14,7 +14,8 @@ import { IdentityConfig } from './identity.config';
 import { IDENTITY_CONFIG } from './identity.transaction';
 import { SigningKeyRing } from './keys/signing-key.ring';
 import { OidcLoginService } from './oidc/oidc-login.service';
-import { ApiTokenService } from './sessions/api-token.service';
+import { ApiTokenService, resolveApiToken } from './sessions/api-token.service';
+import { IdentityDatabase } from './identity.database';
 import { SessionService } from './sessions/session.service';
 import { UserDirectory } from './sessions/user.directory';
 import { TokenIssuer } from './tokens/token.issuer';
@@ -43,11 +44,11 @@ export class IdentityModule {
         OidcLoginService,
         ApiTokenService,
         ...accessTokenProviders({
-          inject: [ServiceRuntime, SigningKeyRing, ApiTokenService],
-          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing, apiTokens: ApiTokenService) => ({
+          inject: [ServiceRuntime, SigningKeyRing],
+          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
             nc: () => runtime.nc,
             jwks: () => keys.jwks(),
-            apiTokens: (hash) => apiTokens.resolve(hash),
+            apiTokens: (hash) => resolveApiToken(runtime.db as IdentityDatabase, hash),
           }),
           demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
         }),

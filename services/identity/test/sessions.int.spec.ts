@@ -118,6 +118,8 @@ describe('identity: bootstrap sign-in, sessions, refresh rotation, revocation se
   it('logs out: the session is refused everywhere, and logging out again is refused', async () => {
     const pair = await login();
     expect((await api.post('/v1/auth/logout', undefined, pair.accessToken)).status).toBe(204);
+    // Identity itself refuses the session at once; other services learn it from session.revoked.
+    expect(errorCode((await api.get('/v1/auth/whoami', pair.accessToken)).body)).toBe('session_revoked');
     await waitFor(
       async () =>
         errorCode((await other.get(harness.guardedPath, pair.accessToken)).body) === 'session_revoked',

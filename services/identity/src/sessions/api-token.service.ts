@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { API_TOKEN_PREFIX, tokenHash } from '@palisade/auth';
+import { Inject, Injectable } from '@nestjs/common';
+import { ACCESS_TOKEN_REVOCATIONS, API_TOKEN_PREFIX, RevocationList, tokenHash } from '@palisade/auth';
 import type { ApiTokenPrincipal } from '@palisade/auth';
 import { executeCommand } from '@palisade/persistence';
 import { ServiceRuntime } from '@palisade/runtime';
@@ -20,7 +20,10 @@ export interface ApiTokenView {
 /** API tokens: shown once, stored only as a SHA-256 hash, scoped to one organization, expiring, revocable. */
 @Injectable()
 export class ApiTokenService {
-  constructor(private readonly runtime: ServiceRuntime) {}
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly revocations: RevocationList,
+  ) {}
 
   private get db(): IdentityDatabase {
     return this.runtime.db as IdentityDatabase;
@@ -114,25 +117,9 @@ export class ApiTokenService {
     });
   }
 
-  /** The principal of a valid (known, unexpired, unrevoked) token, by its hash. */
-  async resolve(hash: string): Promise<ApiTokenPrincipal | undefined> {
-    if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
-    const row = await this.db
-      .selectFrom('api_tokens')
-      .select(['token_id', 'user_id', 'org_id', 'scope', 'expires_at'])
-      .where('token_hash', '=', hash)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', new Date())
-      .executeTakeFirst();
-    if (!row) return undefined;
-    return {
-      kind: 'api_token',
-      tokenId: row.token_id,
-      userId: row.user_id,
-      orgId: row.org_id,
-      scope: row.scope,
-      expiresAt: Math.floor(new Date(row.expires_at).getTime() / 1000),
-    };
+  /** The principal of a valid token, by its hash (see resolveApiToken). */
+  resolve(hash: string): Promise<ApiTokenPrincipal | undefined> {
+    return resolveApiToken(this.db, hash);
   }
 
   private execute(
@@ -152,4 +139,28 @@ export class ApiTokenService {
       },
     });
   }
+}
+
+/** The principal of a valid (known, unexpired, unrevoked) API token, by its hash. */
+export async function resolveApiToken(
+  db: IdentityDatabase,
+  hash: string,
+): Promise<ApiTokenPrincipal | undefined> {
+  if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+  const row = await db
+    .selectFrom('api_tokens')
+    .select(['token_id', 'user_id', 'org_id', 'scope', 'expires_at'])
+    .where('token_hash', '=', hash)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date())
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    kind: 'api_token',
+    tokenId: row.token_id,
+    userId: row.user_id,
+    orgId: row.org_id,
+    scope: row.scope,
+    expiresAt: Math.floor(new Date(row.expires_at).getTime() / 1000),
+  };
 }

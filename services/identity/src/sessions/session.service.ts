@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { tokenHash } from '@palisade/auth';
+import { Inject, Injectable } from '@nestjs/common';
+import { ACCESS_TOKEN_REVOCATIONS, RevocationList, tokenHash } from '@palisade/auth';
 import { SYSTEM_ORG } from '@palisade/contracts';
 import { executeCommand, StoredEvent } from '@palisade/persistence';
 import { apiError, ServiceRuntime } from '@palisade/runtime';
@@ -31,6 +31,7 @@ export class SessionService {
   constructor(
     private readonly runtime: ServiceRuntime,
     private readonly tokens: TokenIssuer,
+    @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly revocations: RevocationList,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -109,9 +110,12 @@ export class SessionService {
     };
   }
 
-  /** Decides and appends; projects sessions and refresh-token hashes in the same transaction. */
-  private execute(sessionId: string, actor: string, command: SessionCommand, newRefreshToken?: string) {
-    return executeCommand(this.runtime.db, this.runtime.store, {
+  /**
+   * Decides and appends; projects sessions and refresh-token hashes in the same transaction. A
+   * revocation also reaches identity's own guard at once (other services learn it from the event).
+   */
+  private async execute(sessionId: string, actor: string, command: SessionCommand, newRefreshToken?: string) {
+    const result = await executeCommand(this.runtime.db, this.runtime.store, {
       streamId: `session/${sessionId}`,
       decider: sessionDecider,
       command,
@@ -120,6 +124,9 @@ export class SessionService {
       conflictRetries: 1,
       project: (trx, events) => this.project(trx as IdentityDatabase, events, newRefreshToken),
     });
+    if (result.events.some((stored) => stored.event.type === 'session.revoked'))
+      this.revocations.revokeSession(sessionId);
+    return result;
   }
 
   private async project(
