@@ -13,6 +13,7 @@ Usage:
                                                an embedded Postgres and all seven services
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
+  palisade login --url URL --oidc [--login-hint H]  sign in through the browser (OIDC)
   palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
   palisade login --url URL --api-token-file F  use an API token (read from a file)
   palisade whoami                              who the stored credentials belong to
@@ -58,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
           url: { type: 'string' },
           'bootstrap-file': { type: 'string' },
           'api-token-file': { type: 'string' },
+          oidc: { type: 'boolean' },
+          'login-hint': { type: 'string' },
         },
         strict: true,
       });
@@ -65,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
         url: values.url,
         bootstrapFile: values['bootstrap-file'],
         apiTokenFile: values['api-token-file'],
+        oidc: values.oidc,
+        loginHint: values['login-hint'],
       });
     }
     case 'whoami':

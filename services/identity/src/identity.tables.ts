@@ -45,6 +45,17 @@ export interface IdentityTables {
     binding_hash: string;
     expires_at: Timestamp;
     consumed_at: Timestamp | null;
+    /** Set when the sign-in was started by `palisade login --oidc`. */
+    cli_port: number | null;
+    /** SHA-256 (base64url) of the CLI's handoff verifier. */
+    cli_challenge: string | null;
+  };
+  login_handoffs: {
+    code_hash: string;
+    user_id: string;
+    cli_challenge: string;
+    expires_at: Timestamp;
+    consumed_at: Timestamp | null;
   };
   api_tokens: {
     token_id: string;

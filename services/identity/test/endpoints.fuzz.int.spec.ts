@@ -117,7 +117,12 @@ describe('identity endpoints under fuzzing', () => {
     const before = await snapshot();
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/v1/auth/bootstrap/login', '/v1/auth/refresh', '/v1/api-tokens'),
+        fc.constantFrom(
+          '/v1/auth/bootstrap/login',
+          '/v1/auth/refresh',
+          '/v1/api-tokens',
+          '/v1/auth/oidc/handoff',
+        ),
         jsonBody,
         fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
         async (path, body, contentType) => {

@@ -1,20 +1,27 @@
-import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort } from '@palisade/embedded';
 import { createDatabase } from '@palisade/persistence';
 import { RunningPalisade, startPalisade } from '@palisade/runtime';
-import { OidcProviderHandle, startOidcProvider, testDatabase } from '@palisade/testing';
+import { OidcProviderHandle, startOidcProvider, testDatabase, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { identityService } from '../src';
 import { LOGIN_BINDING_COOKIE } from '../src/oidc/oidc-login.service';
 import { client, errorCode } from './identity.fixture';
+
+const cliBin = path.resolve(__dirname, '..', '..', '..', 'cli', 'bin', 'palisade.js');
 
 /** A browser: follows the provider's redirects with a cookie jar until it is sent back to Palisade. */
 async function signInAtProvider(
   identityUrl: string,
   callbackPrefix: string,
   loginHint = 'alice',
+  startUrl = `${identityUrl}/v1/auth/oidc/login?login_hint=${loginHint}`,
 ): Promise<{ callbackUrl: string; binding: string }> {
-  const start = await fetch(`${identityUrl}/v1/auth/oidc/login?login_hint=${loginHint}`, {
+  const start = await fetch(startUrl, {
     redirect: 'manual',
   });
   expect(start.status).toBe(302);
@@ -171,6 +178,74 @@ describe('identity: OIDC sign-in against a real OpenID Provider (oidc-provider o
     expect(await countEvents('palisade.identity.login.failed.v1')).toBeGreaterThanOrEqual(5);
     const logged = await sql<{ envelope: unknown }>`select envelope from events`.execute(db);
     expect(JSON.stringify(logged.rows)).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
+  });
+
+  it('hands a CLI sign-in to the CLI only: one-time code on its loopback address, exchanged with its verifier', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const start = `${identity.url}/v1/auth/oidc/login?cli_port=45678&cli_challenge=${challenge}&login_hint=gina`;
+    const { callbackUrl, binding } = await signInAtProvider(identity.url, redirectUri, 'gina', start);
+    const handed = await fetch(callbackUrl, {
+      redirect: 'manual',
+      headers: { cookie: `${LOGIN_BINDING_COOKIE}=${binding}` },
+    });
+    expect(handed.status).toBe(302);
+    const location = new URL(handed.headers.get('location')!);
+    expect(location.origin).toBe('http://127.0.0.1:45678');
+    const code = location.searchParams.get('code')!;
+    const api = client(identity.url);
+    expect(
+      errorCode(
+        (await api.post('/v1/auth/oidc/handoff', { code, verifier: randomBytes(32).toString('base64url') }))
+          .body,
+      ),
+    ).toBe('handoff_invalid');
+    // A wrong verifier burns the code: whoever intercepted it cannot retry, and neither can the CLI.
+    expect(errorCode((await api.post('/v1/auth/oidc/handoff', { code, verifier })).body)).toBe(
+      'handoff_invalid',
+    );
+    expect(
+      errorCode((await api.get(`/v1/auth/oidc/login?cli_port=80&cli_challenge=${challenge}`)).body),
+    ).toBe('invalid_cli_login');
+  });
+
+  it('palisade login --oidc signs in through the browser and stores the session', async () => {
+    const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-cli-oidc-'));
+    let stdout = '';
+    const child = spawn(
+      process.execPath,
+      [cliBin, 'login', '--url', identity.url, '--oidc', '--login-hint', 'hank'],
+      {
+        env: { ...process.env, PALISADE_CONFIG_DIR: configDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    try {
+      const start = await waitFor(() => /https?:\/\/\S+cli_challenge=\S+/.exec(stdout)?.[0], {
+        description: 'the CLI printing the sign-in address',
+        timeoutMs: 20_000,
+      });
+      const { callbackUrl, binding } = await signInAtProvider(identity.url, redirectUri, 'hank', start);
+      const handed = await fetch(callbackUrl, {
+        redirect: 'manual',
+        headers: { cookie: `${LOGIN_BINDING_COOKIE}=${binding}` },
+      });
+      const loopback = await fetch(handed.headers.get('location')!);
+      expect(await loopback.text()).toContain('Signed in');
+      expect(await exited).toBe(0);
+      const file = path.join(configDir, 'credentials.json');
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const stored = JSON.parse(fs.readFileSync(file, 'utf8')) as { accessToken: string };
+      expect((await client(identity.url).get('/v1/auth/whoami', stored.accessToken)).body).toMatchObject({
+        kind: 'user',
+      });
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(configDir, { recursive: true, force: true });
+    }
   });
 
   it('answers a clear 503 when the provider cannot be reached', async () => {

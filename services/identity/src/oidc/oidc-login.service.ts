@@ -16,6 +16,18 @@ export const LOGIN_BINDING_COOKIE = 'palisade_oidc_login';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
+/** How long the CLI has to exchange its one-time handoff code. */
+export const HANDOFF_TTL_SECONDS = 60;
+
+/** A sign-in started for `palisade login --oidc`: where the CLI listens and the hash of its verifier. */
+export interface CliHandoff {
+  port: number;
+  challenge: string;
+}
+
+/** The callback's outcome: tokens for a browser, or a redirect to the waiting CLI. */
+export type CallbackOutcome = { kind: 'tokens'; pair: TokenPair } | { kind: 'cli'; redirectTo: string };
+
 export interface StartedLogin {
   authorizationUrl: string;
   /** The value of the LOGIN_BINDING_COOKIE to set on the browser. */
@@ -89,7 +101,7 @@ export class OidcLoginService {
     }
   }
 
-  async start(loginHint?: string): Promise<StartedLogin> {
+  async start(loginHint?: string, cli?: CliHandoff): Promise<StartedLogin> {
     const { redirectUri } = this.settings();
     const configuration = await this.discover();
     const state = oidc.randomState();
@@ -105,6 +117,8 @@ export class OidcLoginService {
         binding_hash: sha256(binding),
         expires_at: new Date(Date.now() + LOGIN_STATE_TTL_SECONDS * 1000),
         consumed_at: null,
+        cli_port: cli?.port ?? null,
+        cli_challenge: cli?.challenge ?? null,
       })
       .execute();
     const url = oidc.buildAuthorizationUrl(configuration, {
@@ -121,7 +135,7 @@ export class OidcLoginService {
   }
 
   /** The provider sent the browser back: consume the state once, exchange the code, verify the id_token. */
-  async callback(query: URLSearchParams, binding: string | undefined): Promise<TokenPair> {
+  async callback(query: URLSearchParams, binding: string | undefined): Promise<CallbackOutcome> {
     const { redirectUri, issuer } = this.settings();
     const state = query.get('state');
     if (!state || state.length > 512)
@@ -131,7 +145,7 @@ export class OidcLoginService {
       .set({ consumed_at: new Date() })
       .where('state_hash', '=', sha256(state))
       .where('consumed_at', 'is', null)
-      .returning(['nonce', 'code_verifier', 'binding_hash', 'expires_at'])
+      .returning(['nonce', 'code_verifier', 'binding_hash', 'expires_at', 'cli_port', 'cli_challenge'])
       .executeTakeFirst();
     if (!consumed) {
       const known = await this.db
@@ -204,7 +218,42 @@ export class OidcLoginService {
       displayName: typeof claims.name === 'string' ? claims.name : undefined,
       method: 'oidc',
     });
-    return this.sessions.start(userId, 'oidc');
+    if (consumed.cli_port !== null && consumed.cli_challenge !== null) {
+      // The CLI gets a one-time code on its loopback address; the tokens go only to whoever holds its verifier.
+      const code = randomBytes(32).toString('base64url');
+      await this.db
+        .insertInto('login_handoffs')
+        .values({
+          code_hash: sha256(code),
+          user_id: userId,
+          cli_challenge: consumed.cli_challenge,
+          expires_at: new Date(Date.now() + HANDOFF_TTL_SECONDS * 1000),
+          consumed_at: null,
+        })
+        .execute();
+      return { kind: 'cli', redirectTo: `http://127.0.0.1:${consumed.cli_port}/callback?code=${code}` };
+    }
+    return { kind: 'tokens', pair: await this.sessions.start(userId, 'oidc') };
+  }
+
+  /** The CLI exchanges its one-time code and the verifier behind its challenge for a session. */
+  async exchangeHandoff(code: string, verifier: string): Promise<TokenPair> {
+    const consumed = await this.db
+      .updateTable('login_handoffs')
+      .set({ consumed_at: new Date() })
+      .where('code_hash', '=', sha256(code))
+      .where('consumed_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .returning(['user_id', 'cli_challenge'])
+      .executeTakeFirst();
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    if (!consumed || consumed.cli_challenge !== challenge)
+      throw apiError(
+        400,
+        'handoff_invalid',
+        'This sign-in code is unknown, used, expired or not yours; run palisade login again.',
+      );
+    return this.sessions.start(consumed.user_id, 'oidc');
   }
 }
 
