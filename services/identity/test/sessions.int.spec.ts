@@ -3,7 +3,8 @@ import { decodeProtectedHeader } from 'jose';
 import { waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { createDatabase } from '@palisade/persistence';
-import { client, errorCode, IdentityHarness, startIdentityHarness } from './identity.fixture';
+import { startPalisade } from '@palisade/runtime';
+import { client, errorCode, guardedService, IdentityHarness, startIdentityHarness } from './identity.fixture';
 
 interface Pair {
   accessToken: string;
@@ -115,7 +116,7 @@ describe('identity: bootstrap sign-in, sessions, refresh rotation, revocation se
     expect(results.some((r) => errorCode(r.body) === 'refresh_token_reused')).toBe(true);
   });
 
-  it('logs out: the session is refused everywhere, and logging out again is refused', async () => {
+  it('logs out: identity refuses the session at once, other services soon after, and its refresh token is dead', async () => {
     const pair = await login();
     expect((await api.post('/v1/auth/logout', undefined, pair.accessToken)).status).toBe(204);
     // Identity itself refuses the session at once; other services learn it from session.revoked.
@@ -130,6 +131,27 @@ describe('identity: bootstrap sign-in, sessions, refresh rotation, revocation se
     expect(errorCode((await api.post('/v1/auth/refresh', { refreshToken: pair.refreshToken })).body)).toBe(
       'refresh_token_invalid',
     );
+  });
+
+  it('a service that starts after a revocation refuses the session from its first request', async () => {
+    const pair = await login();
+    expect((await api.post('/v1/auth/logout', undefined, pair.accessToken)).status).toBe(204);
+    await waitFor(
+      async () =>
+        errorCode((await other.get(harness.guardedPath, pair.accessToken)).body) === 'session_revoked',
+      {
+        description: 'the running guarded service refusing the session',
+      },
+    );
+    const late = guardedService();
+    const started = await startPalisade({ services: [late.service], env: harness.env });
+    try {
+      const first = await client(started.url).get(late.path, pair.accessToken);
+      expect(first.status).toBe(401);
+      expect(errorCode(first.body)).toBe('session_revoked');
+    } finally {
+      await started.stop();
+    }
   });
 
   it('lets the admin revoke a session and refuses ids that are not sessions', async () => {
