@@ -1,4 +1,5 @@
 import { fold } from '@palisade/persistence';
+import fc from 'fast-check';
 import { HttpException } from '@nestjs/common';
 import { SessionCommand, sessionDecider, SessionEvent } from '../src/domain/session.decider';
 
@@ -83,5 +84,39 @@ describe('session decider (refresh-token family)', () => {
     ]);
     expect(when([started, ...(revoked as SessionEvent[])], revoke)).toEqual([]);
     expect(when([], revoke)).toBe('session_not_found');
+  });
+});
+
+describe('session decider properties (invariant 8: rotating refresh tokens with reuse detection)', () => {
+  it('for any sequence of presented generations: each generation is spent at most once, and the first stale one ends the family for good', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 6 }), { maxLength: 30 }), (presented) => {
+        let history: SessionEvent[] = [started];
+        const spent = new Set<number>();
+        let revoked = false;
+        for (const generation of presented) {
+          const outcome = when(history, { type: 'refresh', presentedGeneration: generation, now });
+          if (typeof outcome === 'string') {
+            expect(outcome).toBe('refresh_token_invalid');
+            continue;
+          }
+          expect(revoked).toBe(false);
+          if (outcome[0].type === 'session.refreshed') {
+            expect(spent.has(generation)).toBe(false);
+            spent.add(generation);
+          } else {
+            expect(outcome.map((e) => e.type)).toEqual(['refresh_token.reuse_detected', 'session.revoked']);
+            expect(spent.has(generation)).toBe(true);
+            revoked = true;
+          }
+          history = [...history, ...outcome];
+        }
+        // Once revoked, nothing refreshes the session again.
+        if (revoked)
+          expect(when(history, { type: 'refresh', presentedGeneration: spent.size, now })).toBe(
+            'refresh_token_invalid',
+          );
+      }),
+    );
   });
 });
