@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util';
 import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
+import { loginCommand } from './commands/login.command';
+import { logoutCommand } from './commands/logout.command';
+import { whoamiCommand } from './commands/whoami.command';
 import { serveCommand } from './commands/serve.command';
 import { targetNames, UsageError } from './targets';
 
@@ -12,6 +15,11 @@ Usage:
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
+  palisade login --url URL --oidc [--login-hint H]  sign in through the browser (OIDC)
+  palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
+  palisade login --url URL --api-token-file F  use an API token (read from a file)
+  palisade whoami                              who the stored credentials belong to
+  palisade logout                              end the session and forget the credentials
   palisade help                                this text
 
 Targets: ${targetNames().join(', ')}
@@ -48,6 +56,32 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'audit':
       return auditCommand(rest);
+    case 'login': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          url: { type: 'string' },
+          'bootstrap-file': { type: 'string' },
+          'api-token-file': { type: 'string' },
+          oidc: { type: 'boolean' },
+          'login-hint': { type: 'string' },
+        },
+        strict: true,
+      });
+      return loginCommand({
+        url: values.url,
+        bootstrapFile: values['bootstrap-file'],
+        apiTokenFile: values['api-token-file'],
+        oidc: values.oidc,
+        loginHint: values['login-hint'],
+      });
+    }
+    case 'whoami':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return whoamiCommand();
+    case 'logout':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return logoutCommand();
     case undefined:
     case 'help':
     case '--help':

@@ -4,3 +4,4 @@ export * from './test-env';
 export * from './child-process';
 export * from './bench';
 export * from './clickhouse';
+export * from './oidc-provider';

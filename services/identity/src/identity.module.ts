@@ -1,8 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { accessTokenProviders } from '@palisade/auth';
 import { IDENTITY, IDENTITY_EVENTS } from '@palisade/contracts';
-import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { ServiceRuntime, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { identityMigrations } from '../migrations';
+import { AuthRateLimitGuard } from './abuse/auth-rate-limit.guard';
+import { LoginAttempts } from './abuse/login-attempts';
+import { BootstrapAdmin } from './bootstrap/bootstrap-admin';
+import { ApiTokenController } from './http/api-token.controller';
+import { JwksController } from './http/jwks.controller';
+import { OidcController } from './http/oidc.controller';
+import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
+import { IDENTITY_CONFIG } from './identity.transaction';
+import { SigningKeyRing } from './keys/signing-key.ring';
+import { OidcLoginService } from './oidc/oidc-login.service';
+import { ApiTokenService, resolveApiToken } from './sessions/api-token.service';
+import { IdentityDatabase } from './identity.database';
+import { SessionService } from './sessions/session.service';
+import { UserDirectory } from './sessions/user.directory';
+import { TokenIssuer } from './tokens/token.issuer';
 
 /** The identity service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
@@ -14,6 +30,28 @@ export class IdentityModule {
         ServiceRuntimeModule.forService(
           serviceRuntimeOptions(IDENTITY, IDENTITY_EVENTS, identityMigrations, config),
         ),
+      ],
+      controllers: [JwksController, SessionController, OidcController, ApiTokenController],
+      providers: [
+        { provide: IDENTITY_CONFIG, useValue: config },
+        SigningKeyRing,
+        TokenIssuer,
+        UserDirectory,
+        SessionService,
+        LoginAttempts,
+        AuthRateLimitGuard,
+        BootstrapAdmin,
+        OidcLoginService,
+        ApiTokenService,
+        ...accessTokenProviders({
+          inject: [ServiceRuntime, SigningKeyRing],
+          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
+            nc: () => runtime.nc,
+            jwks: () => keys.jwks(),
+            apiTokens: (hash) => resolveApiToken(runtime.db as IdentityDatabase, hash),
+          }),
+          demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
+        }),
       ],
     };
   }

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { ACCESS_TOKEN_ALGORITHM, SYSTEM_ORG } from '@palisade/contracts';
+import { CLOCK_TOLERANCE_SECONDS } from '@palisade/auth';
+import { ServiceRuntime } from '@palisade/runtime';
+import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, JWK } from 'jose';
+import { sql } from 'kysely';
+import type { IdentityConfig } from '../identity.config';
+import { IdentityDatabase } from '../identity.database';
+import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+
+type SigningKey = Awaited<ReturnType<typeof importPKCS8>>;
+
+/** The key new access tokens are signed with. */
+export interface ActiveSigningKey {
+  kid: string;
+  key: SigningKey;
+  createdAt: number;
+}
+
+/** Advisory lock id serializing key rotation across replicas. */
+const ROTATION_LOCK = 0x1d3e7;
+
+/**
+ * Identity's Ed25519 signing keys, persisted in Postgres. One key is active; when it is older
+ * than IDENTITY_KEY_ROTATION_SECONDS a new one replaces it (signing_key.rotated) and the old
+ * one stays in the JWKS until the last token it signed has expired.
+ */
+@Injectable()
+export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
+  private active?: ActiveSigningKey;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+  ) {}
+
+  private get db(): IdentityDatabase {
+    return this.runtime.db as IdentityDatabase;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.ensureCurrent();
+    // Pick up rotations by other replicas and rotate on time.
+    this.timer = setInterval(() => void this.ensureCurrent().catch(() => undefined), 60_000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** The key to sign with now. */
+  async current(): Promise<ActiveSigningKey> {
+    if (!this.active || this.isDue(this.active.createdAt)) await this.ensureCurrent();
+    return this.active!;
+  }
+
+  /** Rotates now, whatever the age of the active key (admin action, tests). */
+  async rotate(): Promise<ActiveSigningKey> {
+    await this.ensureCurrent(true);
+    return this.active!;
+  }
+
+  /** The public keys that may have signed a still-valid token. */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .select(['public_jwk'])
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+      .orderBy('created_at', 'desc')
+      .execute();
+    return { keys: rows.map((row) => row.public_jwk as JWK) };
+  }
+
+  private isDue(createdAt: number): boolean {
+    return Date.now() - createdAt >= this.config.IDENTITY_KEY_ROTATION_SECONDS * 1000;
+  }
+
+  private async ensureCurrent(force = false): Promise<void> {
+    const row = await this.loadActive();
+    if (row && !force && !this.isDue(row.createdAt)) {
+      this.active = row;
+      return;
+    }
+    await inTransaction(this.runtime, async (trx) => {
+      await sql`select pg_advisory_xact_lock(${ROTATION_LOCK})`.execute(trx);
+      const current = await this.loadActive(trx);
+      // Another replica rotated while we waited for the lock.
+      if (current && (current.kid !== row?.kid || (!force && !this.isDue(current.createdAt)))) return;
+      const kid = randomBytes(12).toString('base64url');
+      const { publicKey, privateKey } = await generateKeyPair(ACCESS_TOKEN_ALGORITHM, { extractable: true });
+      const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' };
+      const now = new Date();
+      const retiresAt = new Date(
+        now.getTime() + (this.config.IDENTITY_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000,
+      );
+      if (current) {
+        await trx
+          .updateTable('signing_keys')
+          .set({ retired_at: now, expires_at: retiresAt })
+          .where('kid', '=', current.kid)
+          .execute();
+      }
+      await trx
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          public_jwk: JSON.stringify(publicJwk),
+          private_pkcs8: await exportPKCS8(privateKey),
+          created_at: now,
+          retired_at: null,
+          expires_at: null,
+        })
+        .execute();
+      await this.runtime.store.append(trx, {
+        streamId: `signing-key/${kid}`,
+        expectedVersion: 0,
+        events: [
+          {
+            type: 'signing_key.rotated',
+            data: {
+              kid,
+              alg: ACCESS_TOKEN_ALGORITHM,
+              ...(current ? { previousKid: current.kid, previousKeyRetiresAt: retiresAt.toISOString() } : {}),
+            },
+          },
+        ],
+        metadata: { orgId: SYSTEM_ORG, actor: 'service:identity' },
+      });
+    });
+    this.active = await this.loadActive();
+  }
+
+  private async loadActive(db: IdentityDatabase = this.db): Promise<ActiveSigningKey | undefined> {
+    const row = await db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_pkcs8', 'created_at'])
+      .where('retired_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    if (this.active?.kid === row.kid) return this.active;
+    return {
+      kid: row.kid,
+      key: await importPKCS8(row.private_pkcs8, ACCESS_TOKEN_ALGORITHM),
+      createdAt: new Date(row.created_at).getTime(),
+    };
+  }
+}

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Controller, DynamicModule, Get, Module, UseGuards } from '@nestjs/common';
+import { accessTokenProviders, AccessTokenGuard, CurrentPrincipal } from '@palisade/auth';
+import type { Principal } from '@palisade/auth';
+import { serviceConfigSchema } from '@palisade/config';
+import { contextConstants } from '@palisade/contracts';
+import {
+  RunningPalisade,
+  ServiceRuntime,
+  ServiceRuntimeModule,
+  serviceRuntimeOptions,
+  defineService,
+  startPalisade,
+} from '@palisade/runtime';
+import { testDatabase } from '@palisade/testing';
+import { identityService } from '../src';
+
+/**
+ * Another Palisade service that only verifies credentials with libs/auth (JWKS over NATS from
+ * identity, revocations from identity's events): what every service does.
+ */
+export function guardedService() {
+  const context = contextConstants(`guarded${randomBytes(4).toString('hex')}`);
+
+  @Controller(`v1/${context.context}`)
+  class GuardedController {
+    @Get('me')
+    @UseGuards(AccessTokenGuard)
+    me(@CurrentPrincipal() principal: Principal) {
+      return principal;
+    }
+  }
+
+  @Module({})
+  class GuardedModule {
+    static register(config: Record<string, unknown>): DynamicModule {
+      return {
+        module: GuardedModule,
+        imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(context, [], {}, config))],
+        controllers: [GuardedController],
+        providers: [
+          ...accessTokenProviders({
+            inject: [ServiceRuntime],
+            resolve: (runtime: ServiceRuntime) => ({ nc: () => runtime.nc }),
+          }),
+        ],
+      };
+    }
+  }
+  return {
+    context,
+    path: `/v1/${context.context}/me`,
+    service: defineService({
+      context,
+      configSchema: serviceConfigSchema(context.context, {}),
+      module: (config) => GuardedModule.register(config),
+    }),
+  };
+}
+
+export interface IdentityHarness {
+  identity: RunningPalisade;
+  guarded: RunningPalisade;
+  guardedPath: string;
+  bootstrapFile: string;
+  databaseUrl: string;
+  env: Record<string, string | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Identity and a guarded service, each in its own process-like app, on the run's NATS and a fresh database. */
+export async function startIdentityHarness(extraEnv: Record<string, string> = {}): Promise<IdentityHarness> {
+  const database = await testDatabase();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-identity-'));
+  const bootstrapFile = path.join(dir, 'bootstrap-admin.json');
+  const env = {
+    DATABASE_URL: database.url,
+    NATS_URL: process.env.NATS_URL,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    IDENTITY_BOOTSTRAP_FILE: bootstrapFile,
+    ...extraEnv,
+  };
+  const identity = await startPalisade({ services: [identityService], env });
+  const guarded = guardedService();
+  const other = await startPalisade({ services: [guarded.service], env });
+  return {
+    identity,
+    guarded: other,
+    guardedPath: guarded.path,
+    bootstrapFile,
+    databaseUrl: database.url,
+    env,
+    stop: async () => {
+      await other.stop();
+      await identity.stop();
+      await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Small HTTP helpers for the identity API. */
+export function client(base: string) {
+  const request = async (method: string, url: string, options: { body?: unknown; token?: string } = {}) => {
+    const response = await fetch(`${base}${url}`, {
+      method,
+      headers: {
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      headers: response.headers,
+    };
+  };
+  return {
+    get: (url: string, token?: string) => request('GET', url, { token }),
+    post: (url: string, body?: unknown, token?: string) => request('POST', url, { body, token }),
+  };
+}
+
+export function errorCode(body: Record<string, unknown>): string | undefined {
+  return (body.error as { code?: string } | undefined)?.code;
+}
