@@ -1,10 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { accessTokenProviders, natsApiTokenResolver } from '@palisade/auth';
 import { AUTHORIZATION, AUTHORIZATION_EVENTS } from '@palisade/contracts';
-import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import {
+  SERVICE_CONFIG,
+  ServiceRuntime,
+  ServiceRuntimeModule,
+  serviceRuntimeOptions,
+} from '@palisade/runtime';
 import { authorizationMigrations } from '../migrations';
 import { AuthorizationConfig } from './authorization.config';
 import { ElevationSweeper } from './commands/elevation.sweeper';
 import { OrganizationCommands } from './commands/organization.commands';
+import { AuthorizationController } from './http/authorization.controller';
 import { AuthzViewProjection } from './projections/authz-view.projection';
 import { AuthzRpcHandlers } from './rpc/authz.rpc';
 
@@ -19,12 +26,21 @@ export class AuthorizationModule {
           serviceRuntimeOptions(AUTHORIZATION, AUTHORIZATION_EVENTS, authorizationMigrations, config),
         ),
       ],
-      controllers: [AuthzRpcHandlers],
+      controllers: [AuthzRpcHandlers, AuthorizationController],
       providers: [
         { provide: SERVICE_CONFIG, useValue: config },
         AuthzViewProjection,
         OrganizationCommands,
         ElevationSweeper,
+        // Who calls (JWKS and revocations from identity over NATS); what they may do is ours.
+        ...accessTokenProviders({
+          inject: [ServiceRuntime],
+          resolve: (runtime: ServiceRuntime) => ({
+            nc: () => runtime.nc,
+            apiTokens: natsApiTokenResolver(() => runtime.nc),
+          }),
+          demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
+        }),
       ],
       exports: [AuthzViewProjection, OrganizationCommands],
     };

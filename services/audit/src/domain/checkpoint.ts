@@ -118,7 +118,9 @@ export function checkpointSignatureValid(
   try {
     const { signature, ...unsigned } = checkpoint;
     const bytes = Buffer.from(signature, 'base64url');
-    if (bytes.length !== 64) return 'invalid';
+    // Only the canonical encoding: base64url's last character has spare bits that decoders
+    // ignore, so another string could carry the same signature (a tampered export that verifies).
+    if (bytes.length !== 64 || bytes.toString('base64url') !== signature) return 'invalid';
     return verify(null, checkpointStatement(unsigned), key, bytes) ? 'valid' : 'invalid';
   } catch {
     return 'invalid';
