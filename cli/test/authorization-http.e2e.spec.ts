@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
+import { auditService } from '@palisade/audit';
 import { identityService } from '@palisade/identity';
 import { createDatabase } from '@palisade/persistence';
 import { RunningPalisade, startPalisade } from '@palisade/runtime';
@@ -14,6 +15,7 @@ type Json = Record<string, unknown>;
 /**
  * The HTTP API of authorization with real access tokens: identity runs beside it, signs the
  * bootstrap admin in, and authorization verifies the JWT against identity's JWKS over NATS.
+ * Audit runs too: its query API asks authorization for audit.read.
  */
 describe('authorization over HTTP, with real JWTs from identity', () => {
   let nats: Awaited<ReturnType<typeof privateNats>>;
@@ -28,7 +30,7 @@ describe('authorization over HTTP, with real JWTs from identity', () => {
     database = await testDatabase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-authz-http-'));
     running = await startPalisade({
-      services: [identityService, authorizationService],
+      services: [identityService, authorizationService, auditService],
       env: {
         DATABASE_URL: database.url,
         NATS_URL: nats.url,
@@ -153,6 +155,25 @@ describe('authorization over HTTP, with real JWTs from identity', () => {
       code((await call('PUT', `/v1/orgs/${orgId}/root-policy`, { mode: 'break_glass' }, readToken)).body),
     ).toBe('token_read_only');
     expect(code((await call('GET', '/v1/orgs/not-mine', undefined, token)).body)).toBe('org_not_found');
+  });
+
+  it("lets audit.read holders read their organization's audit log, and nobody else", async () => {
+    const orgId = uniqueId('org');
+    await call('POST', '/v1/orgs', { orgId, name: 'Acme' }, token);
+    const page = await waitFor(
+      async () => {
+        const r = await call('GET', `/v1/audit/events?org=${orgId}`, undefined, token);
+        return r.status === 200 && (r.body.items as unknown[]).length > 0 && r.body;
+      },
+      { description: 'org.created in the audit log, readable by its owner' },
+    );
+    expect((page.items as Array<{ type: string }>).map((e) => e.type)).toContain(
+      'palisade.authorization.org.created.v1',
+    );
+    const other = await call('GET', '/v1/audit/events?org=not-my-org', undefined, token);
+    expect(other).toMatchObject({ status: 403, body: { error: { code: 'audit_read_denied' } } });
+    expect((await call('GET', `/v1/audit/events?org=${orgId}`)).status).toBe(401);
+    expect(code((await call('GET', '/v1/audit/events', undefined, token)).body)).toBe('org_required');
   });
 
   it('answers hostile input (fast-check) with a 4xx and a stable code, writing nothing', async () => {

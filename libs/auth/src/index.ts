@@ -7,3 +7,4 @@ export * from './revocation-feed';
 export * from './access-token.verifier';
 export * from './access-token.guard';
 export * from './api-token.resolver';
+export * from './service-auth.providers';

@@ -1,3 +1,4 @@
+import type { AuthzSubject } from '@palisade/contracts';
 import type { DemoTokenRole } from '@palisade/config';
 
 /** Who a request comes from, as proven by its credential. It grants nothing by itself. */
@@ -39,6 +40,25 @@ export function actorOf(principal: Principal): string {
       return `token:${principal.tokenId}`;
     case 'demo':
       return `demo:${principal.role}`;
+    default: {
+      const never: never = principal;
+      return never;
+    }
+  }
+}
+
+/**
+ * The principal as authorization's subject. A demo token acts as the user `demo:<role>`,
+ * which has only the memberships it was given like anyone else.
+ */
+export function authzSubjectOf(principal: Principal): AuthzSubject {
+  switch (principal.kind) {
+    case 'user':
+      return { kind: 'user', userId: principal.userId };
+    case 'api_token':
+      return { kind: 'api_token', userId: principal.userId, orgId: principal.orgId, access: principal.scope };
+    case 'demo':
+      return { kind: 'user', userId: `demo:${principal.role}` };
     default: {
       const never: never = principal;
       return never;

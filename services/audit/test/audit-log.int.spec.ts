@@ -257,9 +257,9 @@ describe('audit proofs over HTTP: public key, checkpoints, inclusion and consist
       ['proofs/consistency?from=3&to=4', 404, 'no_checkpoint'],
       ['checkpoints?limit=100000', 400, 'invalid_query'],
       ['proofs/inclusion?sequence=99999999999999999999', 400, 'invalid_query'],
-      // The query API stays closed until the authorization service provides audit.read.
-      ['events', 403, 'audit_read_unavailable'],
-      ['export', 403, 'audit_read_unavailable'],
+      // The query API needs a credential (and audit.read, decided by authorization).
+      ['events', 401, 'token_missing'],
+      ['export', 401, 'token_missing'],
     ];
     for (const [path, status, code] of cases) {
       const response = await get(path);

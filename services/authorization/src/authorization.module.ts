@@ -1,12 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { accessTokenProviders, natsApiTokenResolver } from '@palisade/auth';
+import { serviceAccessTokenProviders } from '@palisade/auth';
 import { AUTHORIZATION, AUTHORIZATION_EVENTS } from '@palisade/contracts';
-import {
-  SERVICE_CONFIG,
-  ServiceRuntime,
-  ServiceRuntimeModule,
-  serviceRuntimeOptions,
-} from '@palisade/runtime';
+import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { authorizationMigrations } from '../migrations';
 import { AuthorizationConfig } from './authorization.config';
 import { ElevationSweeper } from './commands/elevation.sweeper';
@@ -33,14 +28,7 @@ export class AuthorizationModule {
         OrganizationCommands,
         ElevationSweeper,
         // Who calls (JWKS and revocations from identity over NATS); what they may do is ours.
-        ...accessTokenProviders({
-          inject: [ServiceRuntime],
-          resolve: (runtime: ServiceRuntime) => ({
-            nc: () => runtime.nc,
-            apiTokens: natsApiTokenResolver(() => runtime.nc),
-          }),
-          demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
-        }),
+        ...serviceAccessTokenProviders(config),
       ],
       exports: [AuthzViewProjection, OrganizationCommands],
     };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AccessTokenGuard, actorOf, CurrentPrincipal } from '@palisade/auth';
+import { AccessTokenGuard, actorOf, authzSubjectOf, CurrentPrincipal } from '@palisade/auth';
 import type { Principal } from '@palisade/auth';
 import {
   allowlistsSchema,
@@ -17,7 +17,7 @@ import {
   workspaceGrantSchema,
   workspaceIdSchema,
 } from '@palisade/contracts';
-import type { AuthzCheck, AuthzSubject } from '@palisade/contracts';
+import type { AuthzCheck } from '@palisade/contracts';
 import { apiError, SERVICE_CONFIG } from '@palisade/runtime';
 import { z } from 'zod';
 import type { AuthorizationConfig } from '../authorization.config';
@@ -25,21 +25,9 @@ import { OrganizationCommands, OrgCommandInput } from '../commands/organization.
 import { AuthzRuleError } from '../domain/organization.decider';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
 
-/** Who the caller is, as authorization's subject. */
-function subjectOf(principal: Principal): AuthzSubject {
-  switch (principal.kind) {
-    case 'user':
-      return { kind: 'user', userId: principal.userId };
-    case 'api_token':
-      return { kind: 'api_token', userId: principal.userId, orgId: principal.orgId, access: principal.scope };
-    case 'demo':
-      return { kind: 'user', userId: `demo:${principal.role}` };
-  }
-}
-
 /** The user a command acts as; an API token must belong to the organization and may write. */
 function actingUser(principal: Principal, orgId: string): string {
-  const subject = subjectOf(principal);
+  const subject = authzSubjectOf(principal);
   if (subject.kind === 'api_token') {
     if (subject.orgId !== orgId)
       throw apiError(403, 'token_other_organization', 'this API token belongs to another organization');
@@ -367,7 +355,7 @@ export class AuthorizationController {
   })
   check(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
     const parsed = parse(checkBody, body, 'check');
-    const subject = subjectOf(principal);
+    const subject = authzSubjectOf(principal);
     const now = Date.now();
     const decide = (c: { action: string; resource: AuthzCheck['resource'] }) =>
       this.projection.view.check({ subject, action: c.action, resource: c.resource }, now);
@@ -375,7 +363,7 @@ export class AuthorizationController {
   }
 
   private require(principal: Principal, action: string, resource: AuthzCheck['resource']) {
-    const decision = this.projection.view.check({ subject: subjectOf(principal), action, resource });
+    const decision = this.projection.view.check({ subject: authzSubjectOf(principal), action, resource });
     if (decision.reason === 'unknown_organization' || decision.reason === 'not_a_member')
       throw apiError(404, 'org_not_found', 'there is no such organization, or you are not a member');
     if (!decision.allowed)
