@@ -74,6 +74,8 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
       DATABASE_URL: databaseUrl,
       NATS_URL: nats.url,
+      // The first admin's one-time credential (mode 0600) lives with the rest of the dev data.
+      IDENTITY_BOOTSTRAP_FILE: process.env.IDENTITY_BOOTSTRAP_FILE ?? path.join(home, 'bootstrap-admin.json'),
       HTTP_PORT: String(
         options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT),
       ),
@@ -89,6 +91,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
         `  health     ${url}/healthz  ${url}/readyz   metrics ${url}/metrics`,
         `  NATS       ${nats.url}   Postgres 127.0.0.1:${postgres.port}  (credentials in ${path.join(home, 'dev.env')})`,
         `  data       ${home}  (kept; the next start reuses it)`,
+        `  first admin: palisade login --url ${url} --bootstrap-file ${env.IDENTITY_BOOTSTRAP_FILE}`,
         `Press Ctrl-C to stop.`,
       ].join('\n'),
     );
