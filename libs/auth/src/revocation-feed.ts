@@ -70,9 +70,10 @@ function follow(
   };
   const started = (async () => {
     const js = nc.jetstream();
-    const jsm = await nc.jetstreamManager();
     while (!stopped) {
       try {
+        // Inside the retry: a busy JetStream can time out any API call, this one included.
+        const jsm = await nc.jetstreamManager();
         await jsm.streams.info(IDENTITY.stream);
         const consumer = await js.consumers.get(IDENTITY.stream, consumerOptions);
         messages = await consumer.consume({ callback: onMessage });
@@ -84,6 +85,10 @@ function follow(
       }
     }
   })();
+  // Never an unhandled rejection: the loop above only ends by returning or by stop().
+  started.catch((error: unknown) =>
+    logger.warn({ err: describeError(error) }, 'identity event feed stopped'),
+  );
   return {
     ready,
     async stop() {
