@@ -18,6 +18,7 @@ import { percentile, runBench } from '@palisade/testing';
 import { executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AckPolicy, connect, DeliverPolicy, headers, JsMsg, nanos, StorageType } from 'nats';
+import type { BatchEventHandlerFn } from '../src/durable-consumer';
 import { OutboxRelay } from '../src/outbox-relay';
 import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from '../test/ledger.fixture';
 
@@ -72,6 +73,14 @@ function until(check: () => boolean | Promise<boolean>): Promise<void> {
   });
 }
 
+/** The consumers' projection, set-based: one statement per micro-batch. */
+const openBalances: BatchEventHandlerFn = async (events, ctx) => {
+  const ids = events.map((event) => (event.data as { accountId: string }).accountId);
+  await sql`insert into balances (account_id, balance, entries) select a, 0, 0 from unnest(${ids}::text[]) as a on conflict do nothing`.execute(
+    ctx.trx,
+  );
+};
+
 const label = (rate?: number) => (rate ? `paced at ${rate}/s` : 'closed loop');
 
 async function backbone(databaseUrl: string, natsUrl: string, rate?: number): Promise<Result> {
@@ -97,13 +106,7 @@ async function backbone(databaseUrl: string, natsUrl: string, rate?: number): Pr
   });
   const consumer = ledgerConsumer(ledger, env, 'bench', {
     batchSize: 256,
-    // A set-based projection: one statement per micro-batch.
-    handleBatch: async (events, ctx) => {
-      const ids = events.map((event) => (event.data as { accountId: string }).accountId);
-      await sql`insert into balances (account_id, balance, entries) select a, 0, 0 from unnest(${ids}::text[]) as a on conflict do nothing`.execute(
-        ctx.trx,
-      );
-    },
+    handleBatch: openBalances,
     onApplied: (events) => {
       const now = performance.now();
       for (const e of events) {
@@ -254,12 +257,7 @@ async function stageCosts(databaseUrl: string, natsUrl: string, postgresUid: num
   let applied = 0;
   const consumer = ledgerConsumer(ledger, env, 'stage', {
     batchSize: 256,
-    handleBatch: async (events, ctx) => {
-      const ids = events.map((event) => (event.data as { accountId: string }).accountId);
-      await sql`insert into balances (account_id, balance, entries) select a, 0, 0 from unnest(${ids}::text[]) as a on conflict do nothing`.execute(
-        ctx.trx,
-      );
-    },
+    handleBatch: openBalances,
     onApplied: (events) => (applied += events.length),
   });
   await line('consumer', async () => {

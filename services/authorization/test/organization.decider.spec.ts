@@ -39,6 +39,17 @@ const requested: AuthorizationEvent = {
   },
 };
 
+const approved: AuthorizationEvent = {
+  type: 'elevation.approved',
+  data: {
+    orgId: ORG,
+    elevationId: E1,
+    approver: 'ada',
+    startsAt: '2026-11-25T10:00:00.000Z',
+    expiresAt: '2026-11-25T10:30:00.000Z',
+  },
+};
+
 /** Given these events, when this command: the events it decides (or the rule error it throws). */
 function when(given: AuthorizationEvent[], command: OrgCommand): AuthorizationEvent[] | string {
   const state = fold(organizationDecider, given);
@@ -197,18 +208,7 @@ describe('organization decider', () => {
       );
       expect(
         when([...given, requested], { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 }),
-      ).toEqual([
-        {
-          type: 'elevation.approved',
-          data: {
-            orgId: ORG,
-            elevationId: E1,
-            approver: 'ada',
-            startsAt: '2026-11-25T10:00:00.000Z',
-            expiresAt: '2026-11-25T10:30:00.000Z',
-          },
-        },
-      ]);
+      ).toEqual([approved]);
       expect(
         when([...given, requested], { kind: 'approveElevation', elevationId: E1, by: 'dev', now: T0 }),
       ).toBe('own_request');
@@ -232,8 +232,8 @@ describe('organization decider', () => {
           now: T0,
         }),
       ).toBe('requester_without_access');
-      const approved = when(pending, { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 });
-      const active = [...pending, ...(approved as AuthorizationEvent[])];
+      const approval = when(pending, { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 });
+      const active = [...pending, ...(approval as AuthorizationEvent[])];
       const demotion = when(active, {
         kind: 'changeRole',
         userId: 'dev',
@@ -252,16 +252,6 @@ describe('organization decider', () => {
     });
 
     it('grants root on that workspace only, until the expiry, then closes out', () => {
-      const approved: AuthorizationEvent = {
-        type: 'elevation.approved',
-        data: {
-          orgId: ORG,
-          elevationId: E1,
-          approver: 'ada',
-          startsAt: '2026-11-25T10:00:00.000Z',
-          expiresAt: '2026-11-25T10:30:00.000Z',
-        },
-      };
       const given = [...base, rootPolicy('break_glass'), requested, approved];
       const root = (workspaceId: string, now: number) =>
         decide(

@@ -1,6 +1,5 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { SkipThrottle } from '@nestjs/throttler';
 import { AUDIT, EventEnvelope } from '@palisade/contracts';
 import { JetStreamEventContext, OnEvent } from '@palisade/messaging';
 import { AuditLogService } from '../log/audit-log.service';
@@ -10,9 +9,6 @@ import { AuditLogService } from '../log/audit-log.service';
  * appended to the audit log in the consumer's transaction: the inbox makes each event land once,
  * and the gap check replays from the producer what the transport lost.
  */
-// The HTTP rate limit (a global guard) must not reach event handlers: a throttled event would be
-// redelivered and finally dead-lettered, leaving a hole in the audit log.
-@SkipThrottle()
 @Controller()
 export class AuditLogConsumer {
   constructor(private readonly log: AuditLogService) {}

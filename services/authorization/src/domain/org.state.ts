@@ -40,7 +40,6 @@ export interface OrgState {
   members: Map<string, OrgRole>;
   /** userId → workspaceId → grant. */
   grants: Map<string, Map<string, WorkspaceGrant>>;
-  owners: number;
   rootPolicy: RootPolicyMode;
   elevations: Map<string, Elevation>;
   invitations: Map<string, Invitation>;
@@ -56,7 +55,6 @@ export function newOrg(orgId: string, name: string): OrgState {
     name,
     members: new Map(),
     grants: new Map(),
-    owners: 0,
     rootPolicy: 'disabled',
     elevations: new Map(),
     invitations: new Map(),
@@ -77,11 +75,15 @@ export function cloneOrg(org: OrgState): OrgState {
 }
 
 function setRole(org: OrgState, userId: string, role: OrgRole | undefined): void {
-  const before = org.members.get(userId);
-  if (before === 'owner') org.owners--;
   if (role === undefined) org.members.delete(userId);
   else org.members.set(userId, role);
-  if (role === 'owner') org.owners++;
+}
+
+/** How many owners the organization has (the last one can be neither removed nor demoted). */
+export function ownerCount(org: OrgState): number {
+  let owners = 0;
+  for (const role of org.members.values()) if (role === 'owner') owners++;
+  return owners;
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
 } from '@palisade/contracts';
 import type { Decider } from '@palisade/persistence';
 import { check, holdsWorkspaceAccess } from './check';
-import { applyOrgEvent, cloneOrg, OrgState } from './org.state';
+import { applyOrgEvent, cloneOrg, OrgState, ownerCount } from './org.state';
 
 /** A rule of the domain said no: `code` is stable, `status` the HTTP status it maps to. */
 export class AuthzRuleError extends Error {
@@ -193,7 +193,7 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
       if (command.userId !== command.by) authorize(org, command.by, 'member.manage', command.now);
       if (role === 'owner') {
         if (command.userId !== command.by) requireOwnerFor(org, command.by);
-        if (org.owners <= 1)
+        if (ownerCount(org) <= 1)
           throw new AuthzRuleError(
             409,
             'last_owner',
@@ -210,7 +210,7 @@ function decide(state: OrgState | null, command: OrgCommand): E[] {
       authorize(org, command.by, 'member.manage', command.now);
       if (from === command.role) return [];
       if (from === 'owner' || command.role === 'owner') requireOwnerFor(org, command.by);
-      if (from === 'owner' && org.owners <= 1)
+      if (from === 'owner' && ownerCount(org) <= 1)
         throw new AuthzRuleError(
           409,
           'last_owner',
