@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeResult, exportDatabaseToFile, verifyDatabase, verifyExportFile } from '@palisade/audit';
 import { UsageError } from '../targets';
@@ -14,7 +15,8 @@ Usage:
       for rotated keys. Without --file, reads the audit schema of --database-url (default
       AUDIT_DATABASE_URL or DATABASE_URL). --trusted-checkpoint: a checkpoint (JSON) seen earlier,
       e.g. from the checkpoint.signed event stream; the log must still match and reach it.
-      --threads N: check entries in N worker threads (database only; default 1).
+      --threads N: check the database's log in N threads, each reading its own ranges (default:
+      the machine's cores; the verdict is the same for any N).
   palisade audit export --out FILE [--database-url URL]
       Writes the whole log as NDJSON (checkpoints, then entries) for offline verification.
 
@@ -72,7 +74,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     publicKeys: values['public-key'].map(textOrFile),
     trusted: (values['trusted-checkpoint'] ?? []).map(textOrFile),
   };
-  const threads = values.threads === undefined ? 1 : Number(values.threads);
+  const threads = values.threads === undefined ? availableParallelism() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1 || threads > 64)
     throw new UsageError(`--threads must be a whole number from 1 to 64, not "${values.threads}"`);
   const url = values.file ? undefined : databaseUrl(values['database-url']);

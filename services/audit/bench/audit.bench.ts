@@ -13,9 +13,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { auditMigrations } from '../migrations';
 import { canonicalJson, GENESIS_HASH, keyRing, verifyLog } from '../src/domain';
 import { appendToLog } from '../src/log/audit-appender';
-import { entryPages, readCheckpoints, readEntries, streamEntries } from '../src/log/audit-log.repository';
+import { loadHead, rangePages, readCheckpoints, readEntries } from '../src/log/audit-log.repository';
 import { buildInclusionProof } from '../src/log/proofs';
-import { verifyLogParallel } from '../src/parallel-verify';
+import { verifyRanges } from '../src/parallel-verify';
 
 const TOTAL = Number(process.argv[2] ?? 200_000);
 const BATCH = 1_000;
@@ -106,24 +106,30 @@ async function main() {
     );
     console.log(`  baseline, bare SHA-256 chain in memory:   ${fmt(rate(TOTAL, bareChainMs))} entries/s`);
 
-    // Verification: from Postgres (paged reads), and of entries already in memory.
+    // Verification: from Postgres as `palisade audit verify` runs it (ranges read and checked by
+    // this thread and worker threads), and of entries already in memory in this thread alone.
     const publicKeys = keyRing([publicKey]);
+    const lastSequence = (await loadHead(db)).sequence;
+    const fromDatabase = (threads: number) =>
+      verifyRanges(
+        { database: { url: pg.url, schema: AUDIT.schema }, db, lastSequence },
+        { publicKeys, checkpoints, threads },
+      );
+    const cores = availableParallelism();
     started = performance.now();
-    const fromDb = await verifyLog(streamEntries(db, 10_000), { publicKeys, checkpoints });
+    const oneThread = await fromDatabase(1);
     const verifyDbMs = performance.now() - started;
+    started = performance.now();
+    const allThreads = await fromDatabase(cores);
+    const verifyThreadsMs = performance.now() - started;
+    started = performance.now();
+    let read = 0;
+    for await (const page of rangePages(db, 1, TOTAL)) read += page.length;
+    const readMs = performance.now() - started;
     const inMemory = await readEntries(db, 0, TOTAL);
     started = performance.now();
-    const fromMemory = await verifyLog(inMemory, { publicKeys, checkpoints });
+    const fromMemory = verifyLog(inMemory, { publicKeys, checkpoints });
     const verifyMemMs = performance.now() - started;
-    const pages = Array.from({ length: Math.ceil(TOTAL / 10_000) }, (_, i) =>
-      inMemory.slice(i * 10_000, (i + 1) * 10_000),
-    );
-    started = performance.now();
-    const parallel = await verifyLogParallel(pages, { publicKeys, checkpoints });
-    const verifyParallelMs = performance.now() - started;
-    started = performance.now();
-    const parallelDb = await verifyLogParallel(entryPages(db, 10_000), { publicKeys, checkpoints });
-    const verifyParallelDbMs = performance.now() - started;
     started = performance.now();
     prev = GENESIS_HASH;
     for (const e of inMemory) {
@@ -131,21 +137,21 @@ async function main() {
       prev = createHash('sha256').update(prev).update(checksum).digest();
     }
     const bareVerifyMs = performance.now() - started;
-    if (!fromDb.ok || !fromMemory.ok || !parallel.ok || !parallelDb.ok)
-      throw new Error(`verification failed: ${JSON.stringify([fromDb, fromMemory, parallel, parallelDb])}`);
+    if (!oneThread.ok || !allThreads.ok || !fromMemory.ok)
+      throw new Error(`verification failed: ${JSON.stringify([oneThread, allThreads, fromMemory])}`);
     console.log(
       '\nverify (sequence, checksum, chain, columns vs JSON, Merkle roots and signatures of all checkpoints)',
     );
-    console.log(`  from Postgres:                            ${fmt(rate(TOTAL, verifyDbMs))} entries/s`);
-    console.log(`  entries in memory:                        ${fmt(rate(TOTAL, verifyMemMs))} entries/s`);
     console.log(
-      `  in memory, ${availableParallelism()} worker threads:     ${fmt(rate(TOTAL, verifyParallelMs))} entries/s`,
+      `  from Postgres, ${cores} threads (the default):  ${fmt(rate(TOTAL, verifyThreadsMs))} entries/s  (worker start-up included)`,
     );
+    console.log(`  from Postgres, 1 thread:                 ${fmt(rate(TOTAL, verifyDbMs))} entries/s`);
     console.log(
-      `  from Postgres, ${availableParallelism()} worker threads: ${fmt(rate(TOTAL, verifyParallelDbMs))} entries/s`,
+      `  baseline, reading the rows, no checks:   ${fmt(rate(read, readMs))} entries/s  (1 thread: verification takes ${(verifyDbMs / readMs).toFixed(2)}x the time of the read)`,
     );
+    console.log(`  entries in memory, 1 thread:             ${fmt(rate(TOTAL, verifyMemMs))} entries/s`);
     console.log(
-      `  baseline, bare SHA-256 re-chain:          ${fmt(rate(TOTAL, bareVerifyMs))} entries/s  ratio ${(verifyMemMs / bareVerifyMs).toFixed(2)}x the time`,
+      `  baseline, bare SHA-256 re-chain:          ${fmt(rate(TOTAL, bareVerifyMs))} entries/s  ratio ${(verifyMemMs / bareVerifyMs).toFixed(2)}x the time (in memory)`,
     );
 
     // Inclusion proofs against the latest checkpoint, random entries; baseline: a primary-key lookup.
@@ -174,8 +180,8 @@ async function main() {
     const targets = [
       ['append >= 10,000 entries/s', rate(TOTAL, appendMs) >= 10_000],
       [
-        'verify >= 200,000 entries/s (in memory, best of one thread and worker threads)',
-        Math.max(rate(TOTAL, verifyMemMs), rate(TOTAL, verifyParallelMs)) >= 200_000,
+        'verify >= 200,000 entries/s (from Postgres, default threads)',
+        rate(TOTAL, verifyThreadsMs) >= 200_000,
       ],
       ['proof p99 < 5 ms', percentile(proofTimes, 99) < 5],
     ] as const;

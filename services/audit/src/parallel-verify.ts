@@ -1,75 +1,126 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { AuditEntry, ChainVerifier, ChainVerifierOptions, VerifyResult } from './domain';
-import type { ChunkRequest, ChunkResult } from './parallel-verify.worker';
+import type { AnyDatabase } from '@palisade/persistence';
+import {
+  AuditEntry,
+  ChainVerifier,
+  ChainVerifierOptions,
+  RangeCheck,
+  RangeChecker,
+  VerifyResult,
+} from './domain';
+import { rangePages } from './log/audit-log.repository';
+import type { RangeJob, WorkerInit, WorkerReply } from './parallel-verify.worker';
 
 /**
- * verifyLog with each entry's own checks (checksum, hash, columns, leaf hash: most of the work)
- * spread over worker threads, while this thread links the chain, builds the tree and checks the
- * checkpoints in order. Same result as verifyLog, first bad sequence included.
+ * Verification split into ranges of 2^k consecutive entries. Each range is checked on its own
+ * (checksums, hashes, columns, chain links inside it, its Merkle subtrees) by this thread or a
+ * worker thread, each reading its ranges itself; this thread then applies the ranges in order
+ * (links between ranges, checkpoint roots and signatures). Same verdict as verifyLog, first bad
+ * sequence included, whatever the number of threads.
  */
-export async function verifyLogParallel(
-  pages: AsyncIterable<AuditEntry[]> | Iterable<AuditEntry[]>,
-  options: ChainVerifierOptions & { workers?: number; chunkSize?: number },
-): Promise<VerifyResult> {
-  const verifier = new ChainVerifier(options);
-  const count = Math.max(1, options.workers ?? availableParallelism());
-  const chunkSize = options.chunkSize ?? 2_000;
-  const workers = Array.from({ length: count }, () => startWorker());
-  const waiting = new Map<number, (result: ChunkResult) => void>();
-  for (const worker of workers)
-    worker.on('message', (result: ChunkResult) => {
-      waiting.get(result.id)?.(result);
-      waiting.delete(result.id);
-    });
-  const failed = new Promise<never>((_, reject) => {
-    for (const worker of workers) worker.once('error', reject);
-  });
-  failed.catch(() => undefined);
 
-  let next = 0;
-  const inFlight: { entries: AuditEntry[]; result: Promise<ChunkResult> }[] = [];
-  const send = (entries: AuditEntry[]) => {
-    const id = next++;
-    const result = new Promise<ChunkResult>((resolve) => waiting.set(id, resolve));
-    const request: ChunkRequest = { id, entries };
-    workers[id % count].postMessage(request);
-    inFlight.push({ entries, result: Promise.race([result, failed]) });
-  };
-  /** Applies the oldest chunk in order; false once the log is bad. */
-  const settle = async (): Promise<boolean> => {
-    const { entries, result } = inFlight.shift()!;
-    const { leaves, problem } = await result;
-    for (let i = 0; i < entries.length; i++) {
-      const check =
-        problem && problem.index === i
-          ? problem.check
-          : { leaf: Buffer.from(leaves.buffer, leaves.byteOffset + i * 32, 32) };
-      if (!verifier.addChecked(entries[i], check)) return false;
+/** Where the entries are: a database every thread reads on its own, or an array (tests). */
+export type VerifySource =
+  | {
+      database: { url: string; schema: string };
+      /** This thread's connection to the same database. */
+      db: AnyDatabase;
+      /** The highest sequence when verification starts: the ranges cover the log up to it. */
+      lastSequence: number;
     }
-    return true;
+  | { entries: readonly AuditEntry[] };
+
+export interface ParallelOptions extends ChainVerifierOptions {
+  /** Threads checking ranges, this one included (default: the machine's cores). */
+  threads?: number;
+  /** Entries per range, a power of two (default 2^14). */
+  rangeSize?: number;
+}
+
+export async function verifyRanges(source: VerifySource, options: ParallelOptions): Promise<VerifyResult> {
+  const verifier = new ChainVerifier(options);
+  const rangeSize = options.rangeSize ?? 2 ** 14;
+  if (!Number.isInteger(Math.log2(rangeSize))) throw new RangeError('rangeSize must be a power of two');
+  const last = 'entries' in source ? source.entries.length : source.lastSequence;
+  const sizes = [...options.checkpoints, ...(options.trusted ?? [])].map((c) => c.treeSize);
+  const jobs: RangeJob[] = Array.from({ length: Math.max(1, Math.ceil(last / rangeSize)) }, (_, i) => {
+    const first = i * rangeSize + 1;
+    return {
+      id: i,
+      first,
+      limit: rangeSize,
+      checkpointSizes: sizes.filter((size) => size >= first && size < first + rangeSize),
+    };
+  });
+
+  const results = new Map<number, RangeCheck>();
+  let applied = 0;
+  let next = 0;
+  let done = false;
+  let wake: (() => void) | undefined;
+  const settle = (id: number, check: RangeCheck) => {
+    results.set(id, check);
+    while (!done && results.has(applied)) {
+      if (!verifier.applyRange(results.get(applied)!)) done = true;
+      results.delete(applied++);
+    }
+    if (applied === jobs.length) done = true;
+    wake?.();
+  };
+  const take = (): RangeJob | undefined => (done || next >= jobs.length ? undefined : jobs[next++]);
+
+  const workers = Array.from({ length: Math.max(1, options.threads ?? availableParallelism()) - 1 }, () =>
+    startWorker('entries' in source ? {} : { database: source.database }),
+  );
+  let failed: Error | undefined;
+  const stop = (error: Error) => {
+    failed ??= error;
+    done = true;
+    wake?.();
+  };
+  const runWorker = (worker: Worker) => {
+    const feed = () => {
+      const job = take();
+      if (job)
+        worker.postMessage('entries' in source ? { ...job, entries: slice(source.entries, job) } : job);
+    };
+    worker.on('message', (reply: WorkerReply) => {
+      if ('ready' in reply) return feed();
+      if ('error' in reply) return stop(new Error(`verification worker: ${reply.error}`));
+      settle(reply.id, reply.check);
+      feed();
+    });
+    worker.once('error', stop);
   };
 
   try {
-    let ok = true;
-    for await (const page of pages) {
-      for (let start = 0; start < page.length && ok; start += chunkSize) {
-        send(page.slice(start, start + chunkSize));
-        if (inFlight.length >= 2 * count) ok = await settle();
-      }
-      if (!ok) break;
+    workers.forEach(runWorker);
+    // This thread checks ranges too, between applying what the workers send.
+    for (let job = take(); job; job = take()) {
+      const checker = new RangeChecker(job.first, new Set(job.checkpointSizes));
+      const pages =
+        'entries' in source ? [slice(source.entries, job)] : rangePages(source.db, job.first, job.limit);
+      outer: for await (const page of pages) for (const entry of page) if (!checker.add(entry)) break outer;
+      settle(job.id, checker.finish());
     }
-    while (ok && inFlight.length) ok = await settle();
+    while (!done) await new Promise<void>((resolve) => (wake = resolve));
+    if (failed) throw failed;
     return verifier.finish();
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }
 
+function slice(entries: readonly AuditEntry[], job: RangeJob): AuditEntry[] {
+  return entries.slice(job.first - 1, job.first - 1 + job.limit);
+}
+
 /** A worker running the TypeScript worker file (swc registered in it, as in this process). */
-function startWorker(): Worker {
+function startWorker(init: WorkerInit): Worker {
   return new Worker(path.join(__dirname, 'parallel-verify.worker.ts'), {
+    workerData: init,
     execArgv: ['-r', require.resolve('@swc-node/register')],
     env: {
       ...process.env,

@@ -1,31 +1,46 @@
-// Worker thread of verifyLogParallel: runs each entry's own checks (checksum, hash, columns, leaf).
-import { parentPort } from 'node:worker_threads';
-import { AuditEntry, checkEntryAlone, EntryCheck } from './domain';
+// Worker thread of verifyRanges: checks whole ranges of entries, reading them itself.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createDatabase } from '@palisade/persistence';
+import { AuditEntry, RangeCheck, RangeChecker } from './domain';
+import { rangePages } from './log/audit-log.repository';
 
-export interface ChunkRequest {
-  id: number;
-  entries: AuditEntry[];
+export interface WorkerInit {
+  database?: { url: string; schema: string };
 }
 
-export interface ChunkResult {
+export interface RangeJob {
   id: number;
-  /** 32 bytes per entry (up to the first problem). */
-  leaves: Uint8Array;
-  /** The first entry that failed its own checks. */
-  problem?: { index: number; check: Extract<EntryCheck, { code: string }> };
+  first: number;
+  limit: number;
+  checkpointSizes: number[];
+  /** The range's entries, when they are not read from a database. */
+  entries?: AuditEntry[];
 }
 
-parentPort!.on('message', ({ id, entries }: ChunkRequest) => {
-  const leaves = new Uint8Array(entries.length * 32);
-  let problem: ChunkResult['problem'];
-  for (let i = 0; i < entries.length; i++) {
-    const check = checkEntryAlone(entries[i]);
-    if ('code' in check) {
-      problem = { index: i, check };
-      break;
-    }
-    leaves.set(check.leaf, i * 32);
-  }
-  const result: ChunkResult = { id, leaves, problem };
-  parentPort!.postMessage(result, [leaves.buffer]);
+export type WorkerReply = { ready: true } | { id: number; check: RangeCheck } | { id: number; error: string };
+
+const { database } = workerData as WorkerInit;
+const db = database
+  ? createDatabase({
+      url: database.url,
+      schema: database.schema,
+      poolSize: 2,
+      applicationName: 'palisade-audit-verify',
+    })
+  : undefined;
+
+parentPort!.on('message', (job: RangeJob) => {
+  void check(job).then(
+    (check) => parentPort!.postMessage({ id: job.id, check } satisfies WorkerReply),
+    (error: Error) => parentPort!.postMessage({ id: job.id, error: error.message } satisfies WorkerReply),
+  );
 });
+
+async function check(job: RangeJob): Promise<RangeCheck> {
+  const checker = new RangeChecker(job.first, new Set(job.checkpointSizes));
+  const pages = job.entries ? [job.entries] : rangePages(db!, job.first, job.limit);
+  for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();
+  return checker.finish();
+}
+
+parentPort!.postMessage({ ready: true } satisfies WorkerReply);

@@ -2,9 +2,13 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkpointSigned } from '@palisade/contracts';
+import { AUDIT, checkpointSigned } from '@palisade/contracts';
 import { uniqueId, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
+import { createPublicKey } from 'node:crypto';
+import { keyRing, verifyLog } from '../src/domain';
+import { loadHead, readCheckpoints, readEntries } from '../src/log/audit-log.repository';
+import { verifyRanges } from '../src/parallel-verify';
 import { AuditHarness, startAuditHarness } from './audit-harness';
 import { ed25519 } from './audit.fixture';
 
@@ -105,6 +109,28 @@ describe('palisade audit verify / export', () => {
     const threaded = await verifyDb('--threads', '2');
     expect(threaded.stderr).toBe(run.stderr);
     expect(threaded.code).toBe(1);
+  });
+
+  it('worker threads reading their own ranges from Postgres reach the serial verdict, row deleted or not', async () => {
+    const publicKeys = keyRing([createPublicKey(fs.readFileSync(keyFile, 'utf8'))]);
+    const checkpoints = await readCheckpoints(h.db);
+    const compare = async () => {
+      const serial = verifyLog(await readEntries(h.db, 0, 1e9), { publicKeys, checkpoints });
+      const source = {
+        database: { url: h.database.url, schema: AUDIT.schema },
+        db: h.db,
+        lastSequence: (await loadHead(h.db)).sequence,
+      };
+      // Ranges of 8 entries, spread over this thread and two workers.
+      const threaded = await verifyRanges(source, { publicKeys, checkpoints, threads: 3, rangeSize: 8 });
+      expect(threaded).toEqual(serial);
+      return serial;
+    };
+    expect(await compare()).toMatchObject({ ok: false, sequence: 30, code: 'checksum_mismatch' });
+    await sql`alter table audit_log disable trigger audit_log_append_only`.execute(h.db);
+    await sql`delete from audit_log where sequence in (17, 18)`.execute(h.db);
+    await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
+    expect(await compare()).toMatchObject({ ok: false, sequence: 17, code: 'sequence_gap' });
   });
 
   it('answers usage errors with exit code 2 and a sentence', async () => {

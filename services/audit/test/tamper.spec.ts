@@ -11,7 +11,7 @@ import {
   verifyLog,
   VerifyResult,
 } from '../src/domain';
-import { verifyLogParallel } from '../src/parallel-verify';
+import { verifyRanges } from '../src/parallel-verify';
 import { buildLog, ed25519 } from './audit.fixture';
 
 /**
@@ -24,11 +24,22 @@ describe('tamper-evident audit log: verification catches every alteration', () =
   const SIZE = 60;
   // Checkpoints every 16 entries and at the end (the service signs every N entries or T seconds).
   const log = buildLog(SIZE, [16, 32, 48, SIZE], signer.privateKey);
-  const verify = (
+  /** The serial verdict, after checking that range-wise verification (any range size) agrees. */
+  const verify = async (
     entries: AuditEntry[],
     checkpoints: SignedCheckpoint[] = log.checkpoints,
     trusted?: SignedCheckpoint[],
-  ) => verifyLog(entries, { publicKeys: keys, checkpoints, trusted });
+  ) => {
+    const serial = verifyLog(entries, { publicKeys: keys, checkpoints, trusted });
+    for (const rangeSize of [1, 4, 16, 64]) {
+      const ranged = await verifyRanges(
+        { entries },
+        { publicKeys: keys, checkpoints, trusted, threads: 1, rangeSize },
+      );
+      expect({ rangeSize, ranged }).toEqual({ rangeSize, ranged: serial });
+    }
+    return serial;
+  };
   const copy = () => log.entries.map((e) => ({ ...e }));
   const position = fc.integer({ min: 1, max: SIZE });
   const failure = (result: VerifyResult) =>
@@ -236,18 +247,17 @@ describe('tamper-evident audit log: verification catches every alteration', () =
           data,
         }));
         const entries = chainEntries({ sequence: 0, hash: GENESIS_HASH }, envelopes);
-        expect((await verifyLog(entries, { publicKeys: keys, checkpoints: [] })).ok).toBe(true);
+        expect(verifyLog(entries, { publicKeys: keys, checkpoints: [] }).ok).toBe(true);
       }),
       { numRuns: 50 },
     );
   });
 });
 
-describe('the parallel verifier (worker threads) reaches the same verdict as the serial one', () => {
+describe('verification in worker threads reaches the same verdict as the serial one', () => {
   const signer = ed25519();
   const keys = keyRing([signer.publicKey]);
   const log = buildLog(300, [100, 200, 300], signer.privateKey);
-  const pages = (entries: AuditEntry[]) => [entries.slice(0, 120), entries.slice(120)];
 
   it('on the untouched log and on each kind of alteration', async () => {
     const copy = () => log.entries.map((e) => ({ ...e }));
@@ -270,14 +280,17 @@ describe('the parallel verifier (worker threads) reaches the same verdict as the
       ['replayed checkpoint', copy(), [...log.checkpoints, log.checkpoints[0]]],
     ];
     for (const [name, entries, checkpoints] of cases) {
-      const serial = await verifyLog(entries, { publicKeys: keys, checkpoints });
-      const parallel = await verifyLogParallel(pages(entries), {
-        publicKeys: keys,
-        checkpoints,
-        workers: 2,
-        chunkSize: 50,
-      });
-      expect({ name, parallel }).toEqual({ name, parallel: serial });
+      const serial = verifyLog(entries, { publicKeys: keys, checkpoints });
+      const threaded = await verifyRanges(
+        { entries },
+        { publicKeys: keys, checkpoints, threads: 3, rangeSize: 32 },
+      );
+      expect({ name, threaded }).toEqual({ name, threaded: serial });
     }
+    expect(verifyLog(copy(), { publicKeys: keys, checkpoints: log.checkpoints })).toMatchObject({
+      ok: true,
+      entriesVerified: 300,
+      checkpointsVerified: 3,
+    });
   }, 60_000);
 });

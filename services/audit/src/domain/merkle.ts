@@ -264,6 +264,50 @@ export class MerkleFrontier {
     return completed;
   }
 
+  /**
+   * Appends a perfect subtree of 2^level leaves given by its hash (say, computed by a worker over
+   * leaves that follow); the size must be a multiple of 2^level.
+   */
+  appendSubtree(level: number, subtree: Uint8Array): void {
+    const leaves = 2 ** level;
+    if (this.count % leaves !== 0)
+      throw new RangeError(`a subtree of ${leaves} leaves does not start at leaf ${this.count}`);
+    let hash: Buffer = Buffer.from(subtree);
+    let position = this.count / leaves;
+    while (position % 2 === 1) {
+      hash = nodeHash(this.pending[level]!, hash);
+      this.pending[level] = undefined;
+      level++;
+      position = Math.floor(position / 2);
+    }
+    this.pending[level] = hash;
+    this.count += leaves;
+  }
+
+  /**
+   * This frontier's perfect subtrees by level (undefined where none). Appended highest level
+   * first to a frontier whose size is a multiple of a power of two above this size, they extend
+   * it by exactly these leaves.
+   */
+  subtrees(): (Buffer | undefined)[] {
+    return [...this.pending];
+  }
+
+  /** Appends the subtrees of another frontier (see subtrees()), highest level first. */
+  appendSubtrees(subtrees: readonly (Uint8Array | undefined | null)[]): void {
+    for (let level = subtrees.length - 1; level >= 0; level--) {
+      const subtree = subtrees[level];
+      if (subtree) this.appendSubtree(level, subtree);
+    }
+  }
+
+  copy(): MerkleFrontier {
+    const copy = new MerkleFrontier();
+    copy.count = this.count;
+    copy.pending.push(...this.pending);
+    return copy;
+  }
+
   root(): Buffer {
     let acc: Buffer | undefined;
     for (let level = 0; level < this.pending.length; level++) {

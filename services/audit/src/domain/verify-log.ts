@@ -89,6 +89,99 @@ export function checkEntryAlone(entry: AuditEntry): EntryCheck {
 
 const HEX32 = /^[0-9a-f]{64}$/;
 
+type Problem = { sequence: number; code: VerifyFailureCode; reason: string };
+
+/** The entry expected next is `expected`: what is wrong if `entry` is not it. */
+function sequenceProblem(expected: number, entry: AuditEntry): Problem | undefined {
+  if (entry.sequence === expected) return undefined;
+  return entry.sequence > expected
+    ? {
+        sequence: expected,
+        code: 'sequence_gap',
+        reason: `entries ${expected}..${entry.sequence - 1} are missing`,
+      }
+    : {
+        sequence: expected,
+        code: 'sequence_out_of_order',
+        reason: `entry ${entry.sequence} appears again after entry ${expected - 1}`,
+      };
+}
+
+function chainBroken(sequence: number): Problem {
+  return { sequence, code: 'chain_broken', reason: `prev_hash is not the hash of entry ${sequence - 1}` };
+}
+
+/**
+ * What one range of consecutive entries showed when checked without what precedes it (in a worker
+ * thread, say): ChainVerifier.applyRange links it to the entries before it and checks the
+ * checkpoints that fall inside it. Hashes are hex; subtrees are the range's own Merkle frontier by
+ * level (see MerkleFrontier.subtrees), so a range must start on a multiple of a power of two at
+ * least its length.
+ */
+export interface RangeCheck {
+  first: number;
+  /** How many entries, from `first` on, passed every check that needs nothing before the range. */
+  verified: number;
+  /** prev_hash of the first entry: it must be the hash of the entry before the range. */
+  firstPrevHash?: string;
+  /** Hash of the last verified entry. */
+  lastHash?: string;
+  subtrees: (string | undefined)[];
+  /** The chain head and the subtrees at each checkpoint size inside the range. */
+  at: { size: number; hash: string; subtrees: (string | undefined)[] }[];
+  /** The first problem, right after the verified entries. */
+  problem?: Problem;
+}
+
+/** Checks a range of entries in order (see RangeCheck); stops at the first problem. */
+export class RangeChecker {
+  private readonly frontier = new MerkleFrontier();
+  private readonly check: RangeCheck;
+  private prevHex?: string;
+
+  constructor(
+    first: number,
+    private readonly checkpointSizes: ReadonlySet<number>,
+  ) {
+    this.check = { first, verified: 0, subtrees: [], at: [] };
+  }
+
+  /** Checks the next entry; false once a problem is found. */
+  add(entry: AuditEntry): boolean {
+    if (this.check.problem) return false;
+    const order = sequenceProblem(this.check.first + this.check.verified, entry);
+    if (order) return this.fail(order);
+    const alone = checkEntryAlone(entry);
+    if ('code' in alone)
+      return this.fail({ sequence: entry.sequence, code: alone.code, reason: alone.reason });
+    if (this.prevHex === undefined) this.check.firstPrevHash = entry.prevHash;
+    else if (entry.prevHash !== this.prevHex) return this.fail(chainBroken(entry.sequence));
+    this.prevHex = entry.hash;
+    this.frontier.appendLeaf(alone.leaf);
+    this.check.verified++;
+    if (this.checkpointSizes.has(entry.sequence))
+      this.check.at.push({
+        size: entry.sequence,
+        hash: entry.hash,
+        subtrees: hexes(this.frontier.subtrees()),
+      });
+    return true;
+  }
+
+  finish(): RangeCheck {
+    return { ...this.check, lastHash: this.prevHex, subtrees: hexes(this.frontier.subtrees()) };
+  }
+
+  private fail(problem: Problem): false {
+    this.check.problem = problem;
+    return false;
+  }
+}
+
+const hexes = (nodes: (Buffer | undefined)[]) => nodes.map((node) => node?.toString('hex'));
+const buffers = (nodes: (string | undefined)[]) =>
+  nodes.map((node) => (node ? Buffer.from(node, 'hex') : undefined));
+
 export class ChainVerifier {
   private readonly frontier = new MerkleFrontier();
   private readonly pending = new Map<number, PendingCheckpoint[]>();
@@ -150,46 +243,57 @@ export class ChainVerifier {
   }
 
   /**
-   * Like add, for an entry whose own checks already ran elsewhere (a worker thread): `checked` is
-   * their outcome, the entry's leaf hash or its problem.
+   * Applies the next range checked elsewhere (RangeChecker, in a worker thread): links it to the
+   * entries before it and checks the checkpoints inside it. Ranges must come in order. Same
+   * verdict, first bad sequence included, as adding their entries one by one.
    */
-  addChecked(entry: AuditEntry, checked: EntryCheck): boolean {
-    if (this.failure || !this.inSequence(entry)) return false;
-    if ('code' in checked) return this.fail(entry.sequence, checked.code, checked.reason);
-    return this.link(entry, checked.leaf);
+  applyRange(range: RangeCheck): boolean {
+    if (this.failure) return false;
+    const expected = this.count + 1;
+    if (range.verified === 0 && !range.problem) return true;
+    if (range.first !== expected)
+      return this.failWith({
+        sequence: expected,
+        code: 'sequence_gap',
+        reason: `entries from ${expected} are missing before entry ${range.first}`,
+      });
+    if (range.verified > 0 && range.firstPrevHash !== this.prevHex)
+      return this.failWith(chainBroken(range.first));
+    for (const at of range.at) {
+      this.count = at.size;
+      const root = () => {
+        const frontier = this.frontier.copy();
+        frontier.appendSubtrees(buffers(at.subtrees));
+        return frontier.root().toString('hex');
+      };
+      if (!this.checkCheckpointsAt(at.size, root, at.hash)) return false;
+    }
+    this.count = expected - 1 + range.verified;
+    if (range.problem) return this.failWith(range.problem);
+    this.frontier.appendSubtrees(buffers(range.subtrees));
+    this.prevHex = range.lastHash!;
+    return true;
   }
 
   private inSequence(entry: AuditEntry): boolean {
-    const expected = this.count + 1;
-    if (entry.sequence === expected) return true;
-    return this.fail(
-      expected,
-      entry.sequence > expected ? 'sequence_gap' : 'sequence_out_of_order',
-      entry.sequence > expected
-        ? `entries ${expected}..${entry.sequence - 1} are missing`
-        : `entry ${entry.sequence} appears again after entry ${expected - 1}`,
-    );
+    const problem = sequenceProblem(this.count + 1, entry);
+    return problem ? this.failWith(problem) : true;
   }
 
   /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
   private link(entry: AuditEntry, leaf: Buffer): boolean {
-    if (this.prevHex !== entry.prevHash)
-      return this.fail(
-        entry.sequence,
-        'chain_broken',
-        `prev_hash is not the hash of entry ${entry.sequence - 1}`,
-      );
+    if (this.prevHex !== entry.prevHash) return this.failWith(chainBroken(entry.sequence));
     this.prevHex = entry.hash;
     this.frontier.appendLeaf(leaf);
     this.count = entry.sequence;
-    return this.checkCheckpointsAt(entry.sequence);
+    return this.checkCheckpointsAt(entry.sequence, () => this.frontier.root().toString('hex'), this.prevHex);
   }
 
-  private checkCheckpointsAt(size: number): boolean {
+  /** Checks the checkpoints at `size`, given the Merkle root (computed only if needed) and chain head there. */
+  private checkCheckpointsAt(size: number, rootAt: () => string, head: string): boolean {
     const list = this.pending.get(size);
     if (!list) return true;
-    const root = this.frontier.root().toString('hex');
-    const head = this.prevHex;
+    const root = rootAt();
     for (const { checkpoint, problem } of list) {
       const first = this.lastCheckpointSize + 1;
       if (problem) return this.fail(size, problem.code, problem.reason);
@@ -234,14 +338,15 @@ export class ChainVerifier {
     this.failure = { ok: false, sequence, code, reason, entriesVerified: this.count };
     return false;
   }
+
+  private failWith(problem: Problem): false {
+    return this.fail(problem.sequence, problem.code, problem.reason);
+  }
 }
 
-/** Verifies entries from any (async) iterable in sequence order. */
-export async function verifyLog(
-  entries: Iterable<AuditEntry> | AsyncIterable<AuditEntry>,
-  options: ChainVerifierOptions,
-): Promise<VerifyResult> {
+/** Verifies entries in sequence order. */
+export function verifyLog(entries: Iterable<AuditEntry>, options: ChainVerifierOptions): VerifyResult {
   const verifier = new ChainVerifier(options);
-  for await (const entry of entries) if (!verifier.add(entry)) break;
+  for (const entry of entries) if (!verifier.add(entry)) break;
   return verifier.finish();
 }
