@@ -1,4 +1,4 @@
-import { AnyDatabase, asPersistence } from '@palisade/persistence';
+import { AnyDatabase, asPersistence, PREPARED } from '@palisade/persistence';
 import { sql } from 'kysely';
 
 /**
@@ -67,18 +67,18 @@ export async function saveGapState(
   after: GapState,
 ): Promise<void> {
   if (after.watermark !== before.watermark) {
-    await sql`
+    await sql`${PREPARED}
       insert into consumer_positions (consumer, producer, last_sequence) values (${consumer}, ${producer}, ${after.watermark})
       on conflict (consumer, producer) do update set last_sequence = excluded.last_sequence`.execute(trx);
     if (before.above.size) {
-      await sql`delete from consumer_sequences where consumer = ${consumer} and producer = ${producer} and sequence <= ${after.watermark}`.execute(
+      await sql`${PREPARED}delete from consumer_sequences where consumer = ${consumer} and producer = ${producer} and sequence <= ${after.watermark}`.execute(
         trx,
       );
     }
   }
   const added = [...after.above].filter((s) => !before.above.has(s));
   if (added.length) {
-    await sql`
+    await sql`${PREPARED}
       insert into consumer_sequences (consumer, producer, sequence)
       select ${consumer}, ${producer}, s from unnest(${added}::int8[]) as s
       on conflict do nothing`.execute(trx);

@@ -6,10 +6,12 @@ import {
   outboxChannel,
   Publication,
 } from '@palisade/persistence';
-import { JetStreamClient } from 'nats';
+import { NatsConnection } from 'nats';
 import { sql } from 'kysely';
 import { Client } from 'pg';
 import { publicationHeaders } from './codec';
+import { JetStreamPublisher } from './jetstream-publisher';
+import { describeError, MessagingLogger, silentLogger } from './logger';
 
 const encoder = new TextEncoder();
 
@@ -18,7 +20,6 @@ const encoder = new TextEncoder();
  * this much of acknowledged events is published again (and dropped by JetStream as repeats).
  */
 const WATERMARK_DELAY_MS = 100;
-import { describeError, MessagingLogger, silentLogger } from './logger';
 
 export interface OutboxRelayOptions {
   db: AnyDatabase;
@@ -27,7 +28,7 @@ export interface OutboxRelayOptions {
   schema: string;
   /** The stream every row of this outbox belongs to (publishes are checked against it). */
   stream: string;
-  js: JetStreamClient;
+  nc: NatsConnection;
   logger?: MessagingLogger;
   batchSize?: number;
   /** Batches published at once, awaiting acknowledgement (default 4). */
@@ -80,9 +81,11 @@ export class OutboxRelay {
   /** The watermark as last written to relay_state. */
   private recordedThrough = 0;
   private notifyAgain = false;
+  private readonly publisher: JetStreamPublisher;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.publisher = new JetStreamPublisher(options.nc, options.publishTimeoutMs ?? 5_000);
     this.batchSize = options.batchSize ?? 256;
     this.depth = options.pipelineDepth ?? 4;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
@@ -112,6 +115,7 @@ export class OutboxRelay {
     this.watermarkTimer = undefined;
     await this.recordWatermark().catch((error) => this.fail(error));
     const wasLeader = this.leader;
+    this.publisher.close();
     await this.disconnect();
     // Hand over at once: the other replicas LISTEN and try to take the lock when told.
     if (wasLeader)
@@ -331,16 +335,14 @@ export class OutboxRelay {
 
   /** Issues the publishes of a batch (in order) and resolves with which were acknowledged. */
   private publish(batch: readonly Publication[]): Promise<boolean[]> {
-    const { js, stream } = this.options;
-    const timeout = this.options.publishTimeoutMs ?? 5_000;
+    const { stream } = this.options;
     return Promise.all(
       batch.map((p) =>
-        js
+        this.publisher
           .publish(p.subject, encoder.encode(p.json), {
             msgID: p.eventId,
+            stream,
             headers: publicationHeaders(p),
-            expect: { streamName: stream },
-            timeout,
           })
           .then(
             () => true,

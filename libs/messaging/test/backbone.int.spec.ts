@@ -40,7 +40,7 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       databaseUrl: database.url,
       schema: ledger.context.schema,
       stream: ledger.context.stream,
-      js: env.js,
+      nc: env.nc,
     });
     await relay.start();
     env.store.onCommitted(() => relay.committed());
@@ -344,7 +344,7 @@ describe('outbox relay leadership', () => {
       databaseUrl: database.url,
       schema: ledger.context.schema,
       stream: ledger.context.stream,
-      js: env.js,
+      nc: env.nc,
       pollIntervalMs: 600_000,
     };
     const leader = new OutboxRelay(options);

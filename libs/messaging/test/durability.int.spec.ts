@@ -63,7 +63,7 @@ describe('durability of the backbone', () => {
         databaseUrl: database.url,
         schema: ledger.context.schema,
         stream: ledger.context.stream,
-        js: env.js,
+        nc: env.nc,
       });
       await relay.start();
       env.store.onCommitted(() => relay!.committed());
@@ -102,7 +102,7 @@ describe('durability of the backbone', () => {
       databaseUrl: database.url,
       schema: ledger.context.schema,
       stream: ledger.context.stream,
-      js: env.js,
+      nc: env.nc,
       publishTimeoutMs: 1_000,
       pollIntervalMs: 200,
     });

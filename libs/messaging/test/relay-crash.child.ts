@@ -13,7 +13,7 @@ async function main() {
     databaseUrl: DATABASE_URL,
     schema: SCHEMA,
     stream: STREAM,
-    js: nc.jetstream(),
+    nc,
     afterPublish: () => {
       process.kill(process.pid, 'SIGKILL');
     },

@@ -7,7 +7,7 @@ import {
   formatIssues,
 } from '@palisade/contracts';
 import { sql } from 'kysely';
-import { AnyDatabase, asPersistence } from './database';
+import { AnyDatabase, asPersistence, PREPARED } from './database';
 import { v7 as uuidv7 } from 'uuid';
 import { ConcurrencyConflictError } from './errors';
 import { MicroBatcher } from './micro-batcher';
@@ -172,7 +172,7 @@ export class EventStore {
           ? sql`insert into streams (stream_id, version) values (${streamId}, ${count}) on conflict do nothing returning 0 as before`
           : sql`update streams set version = ${expected + count} where stream_id = ${streamId} and version = ${expected}
                 returning ${expected}::int as before`;
-    const { rows } = await sql<{ before: number | null }>`
+    const { rows } = await sql<{ before: number | null }>`${PREPARED}
       with advanced as (${advance}),
       inserted as (
         insert into events (stream_id, version, event_id, type, org_id, subject, envelope, traceparent)
@@ -220,7 +220,7 @@ export class EventStore {
     );
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await sql<{ stream_id: string; before: number }>`
+        const { rows } = await sql<{ stream_id: string; before: number }>`${PREPARED}
           with req as (
             select * from unnest(${streams.map((p) => p.request.streamId)}::text[], ${streams.map((p) => p.request.expectedVersion as number)}::int[],
                                  ${streams.map((p) => p.envelopes.length)}::int[]) as r(stream_id, expected, n)
@@ -328,7 +328,7 @@ export class EventStore {
   }
 
   private async loadStreams(db: Db, streamIds: string[]): Promise<StreamRow[][]> {
-    const { rows } = await sql<StreamRow & { stream_id: string }>`
+    const { rows } = await sql<StreamRow & { stream_id: string }>`${PREPARED}
       select stream_id, version, envelope from events
       where stream_id = any(${[...new Set(streamIds)]}::text[])
       order by stream_id, version`.execute(db);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { AnyDatabase } from './database';
+import { AnyDatabase, PREPARED } from './database';
 
 type Db = AnyDatabase;
 
@@ -13,7 +13,7 @@ export async function claimEvents(
   eventIds: readonly string[],
 ): Promise<Set<string>> {
   if (eventIds.length === 0) return new Set();
-  const { rows } = await sql<{ event_id: string }>`
+  const { rows } = await sql<{ event_id: string }>`${PREPARED}
     insert into inbox (consumer, event_id)
     select ${consumer}, id from unnest(${eventIds as string[]}::uuid[]) as id
     on conflict do nothing

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { AnyDatabase } from './database';
+import { AnyDatabase, PREPARED } from './database';
 
 /**
  * An event ready to publish: its producer sequence assigned, its envelope as JSON text with the
@@ -65,7 +65,7 @@ function toPublication(row: PublicationRow): Publication {
  * `publishedThrough` (the acknowledged watermark) on the way, so a relay cycle commits once.
  */
 export async function assignSequences(db: Db, limit: number, publishedThrough = 0): Promise<Publication[]> {
-  const { rows } = await sql<PublicationRow>`
+  const { rows } = await sql<PublicationRow>`${PREPARED}
     with state as (select last_sequence from relay_state for update),
     moved as (
       delete from outbox where position in (select position from outbox order by position limit ${limit})
@@ -104,7 +104,9 @@ export async function findUnpublished(db: Db, limit: number, after = 0): Promise
 
 /** Records that every sequence up to `through` is acknowledged by JetStream. */
 export async function markPublishedThrough(db: Db, through: number): Promise<void> {
-  await sql`update relay_state set published_through = greatest(published_through, ${through})`.execute(db);
+  await sql`${PREPARED}update relay_state set published_through = greatest(published_through, ${through})`.execute(
+    db,
+  );
 }
 
 /** Events by producer sequence, for replay requests: [from, to], at most `limit`. */

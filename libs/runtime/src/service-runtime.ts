@@ -84,7 +84,7 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
       databaseUrl: options.databaseUrl,
       schema: context.schema,
       stream: context.stream,
-      js,
+      nc,
       logger: this.logger,
       batchSize: options.relay?.batchSize,
       pollIntervalMs: options.relay?.pollIntervalMs,
