@@ -7,6 +7,8 @@ export interface NatsConnectionOptions {
   password?: string;
   /** Connection name shown in the server's monitoring (e.g. `palisade-identity`). */
   name: string;
+  /** Where replies arrive (`inboxPrefix(context)` for a service: its user may subscribe only there). */
+  inboxPrefix?: string;
 }
 
 /**
@@ -22,6 +24,7 @@ export async function connectNats(options: NatsConnectionOptions): Promise<NatsC
     user: options.user,
     pass: options.password,
     name: options.name,
+    inboxPrefix: options.inboxPrefix,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,

@@ -1,4 +1,4 @@
-import { createInbox, MsgHdrs, NatsConnection, Subscription } from 'nats';
+import { ConnectionOptions, createInbox, MsgHdrs, NatsConnection, Subscription } from 'nats';
 
 export interface PublishAck {
   stream: string;
@@ -31,7 +31,7 @@ const decoder = new TextDecoder();
  * request, a timer and a cancellation error per message, about three times the CPU.
  */
 export class JetStreamPublisher {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly pending = new Map<number, Pending>();
   private subscription?: Subscription;
   private sweeper?: NodeJS.Timeout;
@@ -40,7 +40,10 @@ export class JetStreamPublisher {
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = 5_000,
-  ) {}
+  ) {
+    // Under the connection's own inbox prefix: where its user may subscribe.
+    this.inbox = createInbox((nc as NatsConnection & { options?: ConnectionOptions }).options?.inboxPrefix);
+  }
 
   get inFlight(): number {
     return this.pending.size;

@@ -8,6 +8,15 @@ export function rpcSubject(context: ContextConstants | string, name: string): st
   return `${RPC_SUBJECT_ROOT}.${ctx}.${name}`;
 }
 
+/**
+ * Where a service's connection receives replies (its requests, JetStream API answers, pull
+ * consumers, publish acknowledgements): `_INBOX.<context>`. Its user may subscribe there only,
+ * so no service can read the replies another service receives.
+ */
+export function inboxPrefix(context: ContextConstants): string {
+  return `_INBOX.${context.context}`;
+}
+
 export interface NatsPermissions {
   publish: { allow: string[] };
   subscribe: { allow: string[] };
@@ -18,8 +27,9 @@ export interface NatsPermissions {
 /**
  * The least privilege a service's NATS user needs: publish its own events and dead letters,
  * manage only its own streams, read event streams through durable consumers, serve its own
- * replay and rpc subjects, hear its own events, ask other services. It cannot publish another context's events,
- * delete streams or consumers, or purge anything.
+ * replay and rpc subjects, hear its own events, ask other services and get replies under its own
+ * inbox prefix (connect with `inboxPrefix(context)`). It cannot publish another context's events,
+ * read another service's replies, delete streams or consumers, or purge anything.
  */
 export function servicePermissions(context: ContextConstants): NatsPermissions {
   const own = [context.stream, context.deadLetterStream];
@@ -44,7 +54,7 @@ export function servicePermissions(context: ContextConstants): NatsPermissions {
     subscribe: {
       // Its own events too, as a doorbell for in-process views (the store stays the source).
       allow: [
-        '_INBOX.>',
+        `${inboxPrefix(context)}.>`,
         context.replaySubject,
         `${RPC_SUBJECT_ROOT}.${context.context}.>`,
         context.subjects,

@@ -6,6 +6,7 @@ import {
   deadLetterStreamConfig,
   describeError,
   ensureStream,
+  inboxPrefix,
   MessagingRegistry,
   OutboxRelay,
   serveReplay,
@@ -71,6 +72,7 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
       user: options.nats.user,
       password: options.nats.password,
       name: `palisade-${context.context}`,
+      inboxPrefix: inboxPrefix(context),
     });
     const js = nc.jetstream();
     const jsm = await nc.jetstreamManager();

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC, DEVLINK } from '@palisade/contracts';
 import type { AuthzCheck } from '@palisade/contracts';
-import { natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
+import { inboxPrefix, natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
 import { RunningPalisade, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
@@ -48,7 +48,12 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
     database = await testDatabase();
     running = await startPalisade({ services: [authorizationService], env: env() });
     commands = running.app.get(OrganizationCommands, { strict: false });
-    caller = await connect({ servers: nats.url, user: 'devlink', pass: PASSWORDS.devlink });
+    caller = await connect({
+      servers: nats.url,
+      user: 'devlink',
+      pass: PASSWORDS.devlink,
+      inboxPrefix: inboxPrefix(DEVLINK),
+    });
     client = new AuthzClient(caller);
     await client.start();
   });
