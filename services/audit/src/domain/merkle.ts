@@ -24,6 +24,13 @@ export function leafHash(data: Uint8Array): Buffer {
   return hash('sha256', scratch.subarray(0, 33), 'buffer');
 }
 
+/** leafHash of a 32-byte hash given as 64 hex digits (the verifier's form). */
+export function leafHashOfHex(hex: string): Buffer {
+  scratch[0] = 0x00;
+  if (scratch.write(hex, 1, 32, 'hex') !== 32) throw new RangeError('a leaf is a 32-byte hash');
+  return hash('sha256', scratch.subarray(0, 33), 'buffer');
+}
+
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== 32 || right.length !== 32)
     return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { AuditEntry, columnMismatch } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
-import { chainHash, entryChecksum, GENESIS_HASH } from './hash-chain';
-import { leafHash, MerkleFrontier } from './merkle';
+import { chainHashHex, entryChecksumHex, GENESIS_HASH } from './hash-chain';
+import { leafHashOfHex, MerkleFrontier } from './merkle';
 
 /**
  * Verification of a whole audit log, entry by entry in sequence order (streaming: memory does
@@ -68,12 +68,11 @@ export type EntryCheck = { leaf: Buffer } | { code: VerifyFailureCode; reason: s
  * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
  */
 export function checkEntryAlone(entry: AuditEntry): EntryCheck {
-  const checksum = entryChecksum(entry.canonical);
-  if (checksum.toString('hex') !== entry.checksum)
+  const checksum = entryChecksumHex(entry.canonical);
+  if (checksum !== entry.checksum)
     return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
   if (!HEX32.test(entry.prevHash)) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
-  const hash = chainHash(Buffer.from(entry.prevHash, 'hex'), checksum);
-  if (hash.toString('hex') !== entry.hash)
+  if (chainHashHex(entry.prevHash, checksum) !== entry.hash)
     return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
   let parsed: Record<string, unknown>;
   try {
@@ -84,7 +83,7 @@ export function checkEntryAlone(entry: AuditEntry): EntryCheck {
   const column = columnMismatch(entry, parsed ?? {});
   if (column)
     return { code: 'entry_mismatch', reason: `the ${column} column differs from the event's canonical JSON` };
-  return { leaf: leafHash(hash) };
+  return { leaf: leafHashOfHex(entry.hash) };
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
