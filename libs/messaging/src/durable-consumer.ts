@@ -109,6 +109,7 @@ export class DurableConsumer {
   private gapTimer?: NodeJS.Timeout;
   private lastHead = 0;
   private replayFailures = new Map<string, number>();
+  private gapCheckFailing = false;
   private applied = 0;
   private deadLettered = 0;
   private lastError?: string;
@@ -400,9 +401,19 @@ export class DurableConsumer {
         gapCheck.replayTimeoutMs,
       );
       this.lastHead = Math.max(this.lastHead, head);
+      if (this.gapCheckFailing) {
+        this.gapCheckFailing = false;
+        this.logger.info({ consumer: this.name }, 'gap check works again');
+      }
     } catch (error) {
       this.lastError = describeError(error);
-      this.logger.warn({ consumer: this.name, err: this.lastError }, 'gap check failed; will retry');
+      // Said once when it starts failing (a producer that is not running fails every round).
+      if (!this.gapCheckFailing)
+        this.logger.warn(
+          { consumer: this.name, err: this.lastError },
+          'gap check failed; retrying quietly until it works again',
+        );
+      this.gapCheckFailing = true;
     }
     if (recovered)
       this.logger.warn({ consumer: this.name, recovered }, 'recovered events the transport lost');

@@ -257,6 +257,38 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
     }
   });
 
+  it('says once that the gap check fails while the producer is away, and once that it works again', async () => {
+    const said: string[] = [];
+    const note = (level: string) => (_: object, msg?: string) => said.push(`${level}: ${msg}`);
+    const logger = { debug: note('debug'), info: note('info'), warn: note('warn'), error: note('error') };
+    const quiet = ledgerConsumer(ledger, env, 'quiet-gaps', {
+      handle: async () => undefined,
+      gapCheck: { producer: ledger.context.context, intervalMs: 60_000, replayTimeoutMs: 500 },
+      logger,
+    });
+    await quiet.start();
+    try {
+      // No replay responder: every round fails.
+      for (let i = 0; i < 3; i++) await quiet.checkGaps();
+      expect(said.filter((line) => line.includes('gap check'))).toEqual([
+        'warn: gap check failed; retrying quietly until it works again',
+      ]);
+      const responder = serveReplay(env.nc, ledger.context, env.producerDb);
+      try {
+        await quiet.checkGaps();
+        await quiet.checkGaps();
+      } finally {
+        responder.unsubscribe();
+      }
+      expect(said.filter((line) => line.includes('gap check'))).toEqual([
+        'warn: gap check failed; retrying quietly until it works again',
+        'info: gap check works again',
+      ]);
+    } finally {
+      await quiet.stop();
+    }
+  });
+
   it('dead-letters hostile messages (fast-check) with a decode error code and keeps consuming', async () => {
     const deadLetters = async () =>
       (await env.jsm.streams.info(ledger.consumerContext.deadLetterStream)).state;
