@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { AUTHZ_ACTIONS, ORG_ROLES, WORKSPACE_GRANTS } from '@palisade/contracts';
+import { AUTHORIZATION_EVENTS, AUTHZ_ACTIONS, ORG_ROLES, WORKSPACE_GRANTS } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzAction, AuthzCheck } from '@palisade/contracts';
 import { check, holdsWorkspaceAccess } from '../src/domain/check';
 import { applyOrgEvent, OrgState, ownerCount } from '../src/domain/org.state';
 import { AuthzRuleError, OrgCommand, organizationDecider } from '../src/domain/organization.decider';
 import { POLICY_TABLE } from '../src/domain/policy-table';
+import { AuthzView } from '../src/projections/authz-view';
 
 const USERS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
 const WORKSPACES = ['ws-a', 'ws-b'];
@@ -383,5 +384,37 @@ describe('the policy table', () => {
           T0,
         ),
       ).toEqual({ allowed: false, reason: 'dev_session_has_no_rights' });
+  });
+});
+
+describe('the view keeps approved elevations apart for the sweep', () => {
+  const typeOf = new Map(AUTHORIZATION_EVENTS.map((d) => [d.name, d.type]));
+
+  it('finds exactly the approved elevations past their window that a scan of the organization finds', () => {
+    let found = 0;
+    fc.assert(
+      fc.property(stepsArb, fc.integer({ min: 0, max: 120 * 60_000 }), (steps, laterMs) => {
+        const { org, now, history } = run(steps);
+        const view = new AuthzView();
+        const created: AuthorizationEvent = {
+          type: 'org.created',
+          data: { orgId: 'acme', name: 'Acme', owner: 'u0' },
+        };
+        for (const event of [created, ...history.flatMap((h) => h.events)])
+          view.apply(view.sequence + 1, typeOf.get(event.type)!, event.data);
+        for (const at of [now, now + laterMs]) {
+          const scanned = [...org.elevations.values()]
+            .filter((e) => e.status === 'approved' && e.expiresAt! <= at)
+            .map((e) => e.id)
+            .sort();
+          const indexed = [...view.expiredElevations(at)].map((e) => e.elevationId).sort();
+          expect(indexed).toEqual(scanned);
+          if (indexed.length) found++;
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The histories do reach approved elevations past their window.
+    expect(found).toBeGreaterThan(5);
   });
 });

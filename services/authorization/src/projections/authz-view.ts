@@ -14,6 +14,8 @@ const NAME_BY_TYPE = new Map<string, AuthorizationEvent['type']>(
  */
 export class AuthzView {
   private readonly orgs = new Map<string, OrgState>();
+  /** Approved elevations that have not ended, by organization and id: all the sweep looks at. */
+  private readonly approved = new Map<string, { orgId: string; elevationId: string; expiresAt: number }>();
   /** The last event sequence applied. */
   sequence = 0;
 
@@ -26,7 +28,17 @@ export class AuthzView {
     const event = { type: name, data } as AuthorizationEvent;
     const orgId = event.data.orgId;
     this.orgs.set(orgId, applyOrgEvent(this.orgs.get(orgId), event));
+    if (name.startsWith('elevation.'))
+      this.indexElevation(orgId, (data as { elevationId: string }).elevationId);
     this.sequence = sequence;
+  }
+
+  private indexElevation(orgId: string, elevationId: string): void {
+    const key = `${orgId}\n${elevationId}`;
+    const elevation = this.orgs.get(orgId)?.elevations.get(elevationId);
+    if (elevation?.status === 'approved')
+      this.approved.set(key, { orgId, elevationId, expiresAt: elevation.expiresAt! });
+    else this.approved.delete(key);
   }
 
   check(request: AuthzCheck, now = Date.now()): AuthzDecision {
@@ -44,10 +56,8 @@ export class AuthzView {
 
   /** Approved elevations whose window has passed (the sweep closes them out). */
   *expiredElevations(now: number): Generator<{ orgId: string; elevationId: string }> {
-    for (const org of this.orgs.values())
-      for (const elevation of org.elevations.values())
-        if (elevation.status === 'approved' && elevation.expiresAt! <= now)
-          yield { orgId: org.orgId, elevationId: elevation.id };
+    for (const { orgId, elevationId, expiresAt } of this.approved.values())
+      if (expiresAt <= now) yield { orgId, elevationId };
   }
 
   get size(): number {
