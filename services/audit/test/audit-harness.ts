@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
 import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
-import { privateNats, testDatabase } from '@palisade/testing';
+import { privateNats, testDatabase, waitFor } from '@palisade/testing';
 import { AuditModule, auditConfigSchema, AuditReadAuthorizer, auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
 import { loadSigningKey } from '../src/log/signing-key';
@@ -67,6 +67,22 @@ export async function startAuditHarness(
       return (await emitMany(producer, orgId, 1, note))[0];
     },
     emitMany,
+    /**
+     * Emits `count` probe events, then waits until they are in the log and the log is at rest:
+     * each call leaves at least one checkpoint, however the consumers batch the entries (the
+     * log signs at most one checkpoint per appended batch).
+     */
+    async emitCheckpointed(producer: 'identity' | 'placement', orgId: string, count: number, note = '') {
+      const ids = await emitMany(producer, orgId, count, note);
+      await waitFor(
+        async () => (await this.count(`event_id = any('{${ids.join(',')}}'::uuid[])`)) === count,
+        {
+          description: `${count} probe events in the audit log`,
+        },
+      );
+      await waitFor(() => this.settled(), { description: 'the log checkpointed' });
+      return ids;
+    },
     async count(where = 'true'): Promise<number> {
       const { rows } = await sql<{
         n: number;

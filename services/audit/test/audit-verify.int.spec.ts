@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AUDIT, checkpointSigned } from '@palisade/contracts';
-import { uniqueId, waitFor } from '@palisade/testing';
+import { uniqueId } from '@palisade/testing';
 import { sql } from 'kysely';
 import { createPublicKey } from 'node:crypto';
 import { keyRing, verifyLog } from '../src/domain';
@@ -39,12 +39,10 @@ describe('palisade audit verify / export', () => {
     h = await startAuditHarness({ AUDIT_CHECKPOINT_EVERY: '16' });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-audit-verify-'));
     const org = uniqueId('org');
-    for (let i = 0; i < 4; i++) await h.emitMany(i % 2 ? 'identity' : 'placement', org, 20, 'note é€😀 "x"');
-    await waitFor(async () => (await h.count(`org_id = '${org}'`)) === 80, { description: '80 entries' });
-    await waitFor(
-      async () => (await h.settled()) && (await h.count(`type = '${checkpointSigned.type}'`)) >= 3,
-      { description: 'the whole log checkpointed' },
-    );
+    // Four rounds, each checkpointed before the next: at least four checkpoints.
+    for (let i = 0; i < 4; i++)
+      await h.emitCheckpointed(i % 2 ? 'identity' : 'placement', org, 20, 'note é€😀 "x"');
+    expect(await h.count(`type = '${checkpointSigned.type}'`)).toBeGreaterThanOrEqual(4);
     entries = await h.count();
     const key = (await (await fetch(`${h.running.url}/v1/audit/public-key`)).json()) as { pem: string };
     keyFile = path.join(dir, 'audit.pub.pem');
@@ -95,15 +93,25 @@ describe('palisade audit verify / export', () => {
     expect(wrongKey.code).toBe(1);
   });
 
+  /** Two probe entries (they have a note to change) in the middle of the log. */
+  let altered: [number, number];
+
   it('reports the first bad sequence of a log altered in the database by a superuser', async () => {
+    const { rows } = await sql<{ sequence: number }>`
+      select sequence from audit_log where canonical like '%"note":"note%' order by sequence offset 25 limit 2`.execute(
+      h.db,
+    );
+    altered = [rows[0].sequence, rows[1].sequence];
     await sql`alter table audit_log disable trigger audit_log_append_only`.execute(h.db);
-    await sql`update audit_log set canonical = replace(canonical, '"note":"note', '"note":"NOTE') where sequence in (30, 50)`.execute(
+    await sql`update audit_log set canonical = replace(canonical, '"note":"note', '"note":"NOTE') where sequence = any(${altered})`.execute(
       h.db,
     );
     await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
     const run = await verifyDb();
     expect(run.stderr).toMatch(
-      /^FAILED at sequence 30 \(checksum_mismatch\): the canonical JSON does not match/,
+      new RegExp(
+        `^FAILED at sequence ${altered[0]} \\(checksum_mismatch\\): the canonical JSON does not match`,
+      ),
     );
     expect(run.code).toBe(1);
     const threaded = await verifyDb('--threads', '2');
@@ -126,7 +134,7 @@ describe('palisade audit verify / export', () => {
       expect(threaded).toEqual(serial);
       return serial;
     };
-    expect(await compare()).toMatchObject({ ok: false, sequence: 30, code: 'checksum_mismatch' });
+    expect(await compare()).toMatchObject({ ok: false, sequence: altered[0], code: 'checksum_mismatch' });
     await sql`alter table audit_log disable trigger audit_log_append_only`.execute(h.db);
     await sql`delete from audit_log where sequence in (17, 18)`.execute(h.db);
     await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
