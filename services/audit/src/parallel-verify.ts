@@ -71,7 +71,9 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
   };
   const take = (): RangeJob | undefined => (done || next >= jobs.length ? undefined : jobs[next++]);
 
-  const workers = Array.from({ length: Math.max(1, options.threads ?? availableParallelism()) - 1 }, () =>
+  // No more workers than ranges this thread would not take itself (a small log needs none).
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const workers = Array.from({ length: Math.min(threads, jobs.length) - 1 }, () =>
     startWorker('entries' in source ? {} : { database: source.database }),
   );
   let failed: Error | undefined;
