@@ -6,8 +6,8 @@ import {
   AuditEntry,
   ChainVerifier,
   ChainVerifierOptions,
+  checkRange,
   RangeCheck,
-  RangeChecker,
   VerifyResult,
 } from './domain';
 import { rangePages } from './log/audit-log.repository';
@@ -101,11 +101,9 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
     workers.forEach(runWorker);
     // This thread checks ranges too, between applying what the workers send.
     for (let job = take(); job; job = take()) {
-      const checker = new RangeChecker(job.first, new Set(job.checkpointSizes));
       const pages =
         'entries' in source ? [slice(source.entries, job)] : rangePages(source.db, job.first, job.limit);
-      outer: for await (const page of pages) for (const entry of page) if (!checker.add(entry)) break outer;
-      settle(job.id, checker.finish());
+      settle(job.id, await checkRange(job.first, job.checkpointSizes, pages));
     }
     while (!done) await new Promise<void>((resolve) => (wake = resolve));
     if (failed) throw failed;

@@ -1,7 +1,7 @@
 // Worker thread of verifyRanges: checks whole ranges of entries, reading them itself.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDatabase } from '@palisade/persistence';
-import { AuditEntry, RangeCheck, RangeChecker } from './domain';
+import { AuditEntry, checkRange, RangeCheck } from './domain';
 import { rangePages } from './log/audit-log.repository';
 
 export interface WorkerInit {
@@ -30,17 +30,11 @@ const db = database
   : undefined;
 
 parentPort!.on('message', (job: RangeJob) => {
-  void check(job).then(
+  const pages = job.entries ? [job.entries] : rangePages(db!, job.first, job.limit);
+  void checkRange(job.first, job.checkpointSizes, pages).then(
     (check) => parentPort!.postMessage({ id: job.id, check } satisfies WorkerReply),
     (error: Error) => parentPort!.postMessage({ id: job.id, error: error.message } satisfies WorkerReply),
   );
 });
-
-async function check(job: RangeJob): Promise<RangeCheck> {
-  const checker = new RangeChecker(job.first, new Set(job.checkpointSizes));
-  const pages = job.entries ? [job.entries] : rangePages(db!, job.first, job.limit);
-  for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();
-  return checker.finish();
-}
 
 parentPort!.postMessage({ ready: true } satisfies WorkerReply);

@@ -177,6 +177,17 @@ export class RangeChecker {
   }
 }
 
+/** Checks the range of entries from `first` on, page by page, up to the first problem. */
+export async function checkRange(
+  first: number,
+  checkpointSizes: readonly number[],
+  pages: AsyncIterable<AuditEntry[]> | Iterable<AuditEntry[]>,
+): Promise<RangeCheck> {
+  const checker = new RangeChecker(first, new Set(checkpointSizes));
+  for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();
+  return checker.finish();
+}
+
 const hexes = (nodes: (Buffer | undefined)[]) => nodes.map((node) => node?.toString('hex'));
 const buffers = (nodes: (string | undefined)[]) =>
   nodes.map((node) => (node ? Buffer.from(node, 'hex') : undefined));

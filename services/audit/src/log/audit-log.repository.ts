@@ -112,19 +112,9 @@ export async function readEntries(
   return rows;
 }
 
-/** The whole log in sequence order, page by page (the whole log never sits in memory). */
-export async function* entryPages(db: AnyDatabase, pageSize = 5_000): AsyncGenerator<AuditEntry[]> {
-  for (let after = 0; ;) {
-    const page = await readEntries(db, after, pageSize);
-    if (page.length) yield page;
-    if (page.length < pageSize) return;
-    after = page[page.length - 1].sequence;
-  }
-}
-
 /**
- * Up to `limit` entries from sequence `first` on, page by page; the next page is read while the
- * caller works on the current one.
+ * Up to `limit` entries (Infinity: the rest of the log) from sequence `first` on, page by page;
+ * the next page is read while the caller works on the current one.
  */
 export async function* rangePages(
   db: AnyDatabase,
@@ -152,7 +142,7 @@ export async function* rangePages(
 
 /** Every entry in sequence order, one at a time. */
 export async function* streamEntries(db: AnyDatabase, pageSize = 5_000): AsyncGenerator<AuditEntry> {
-  for await (const page of entryPages(db, pageSize)) yield* page;
+  for await (const page of rangePages(db, 1, Infinity, pageSize)) yield* page;
 }
 
 export function toCheckpoint(row: CheckpointRow): SignedCheckpoint {
