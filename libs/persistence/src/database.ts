@@ -1,27 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient, sql } from 'kysely';
-import { Pool, PoolClient, types as pgTypes } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { rememberPool } from './copy';
+import { createPool, DatabaseOptions } from './pool';
 import { PersistenceTables } from './tables';
 
-/** int8 columns (positions, sequences, counts) as numbers: they stay far below 2^53. */
-const INT8_OID = 20;
-const typeParsers = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
-    return pgTypes.getTypeParser(oid, format as 'text');
-  },
-};
-
-export interface DatabaseOptions {
-  /** postgres://… connection string. */
-  url: string;
-  /** The service's own schema; it comes first on the search_path, so queries name tables plainly. */
-  schema: string;
-  /** Pool size (default 10). */
-  poolSize?: number;
-  /** Name shown in pg_stat_activity. */
-  applicationName?: string;
-}
+export { quoteIdent } from './pool';
+export type { DatabaseOptions } from './pool';
 
 export type ServiceDatabase<T = object> = Kysely<T & PersistenceTables>;
 
@@ -40,18 +25,12 @@ export function asPersistence(db: AnyDatabase): Kysely<PersistenceTables> {
 
 /** A kysely instance on its own pg pool, bound to one service schema. */
 export function createDatabase<T = object>(options: DatabaseOptions): ServiceDatabase<T> {
-  const pool = new Pool({
-    connectionString: options.url,
-    max: options.poolSize ?? 10,
-    application_name: options.applicationName ?? `palisade-${options.schema}`,
-    options: `-c search_path=${quoteIdent(options.schema)},public`,
-    types: typeParsers,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
+  const pool = createPool(options);
+  const db = new Kysely<T & PersistenceTables>({
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
   });
-  // An idle client that loses its server must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
-  return new Kysely<T & PersistenceTables>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  rememberPool(db, pool);
+  return db;
 }
 
 const PREPARED_MARK = '/* prepared */ ';
@@ -101,9 +80,4 @@ function preparingPool(pool: Pool): PostgresPool {
     },
     end: () => pool.end(),
   };
-}
-
-/** Quotes an SQL identifier. */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

@@ -7,3 +7,4 @@ export * from './decider';
 export * from './outbox.repository';
 export * from './inbox.repository';
 export * from './micro-batcher';
+export { binaryCopyRows, copyOut, CopyFormatError, CopyTuple, createPool } from './copy';

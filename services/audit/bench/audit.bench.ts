@@ -13,7 +13,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { auditMigrations } from '../migrations';
 import { canonicalJson, GENESIS_HASH, keyRing, verifyLog } from '../src/domain';
 import { appendToLog } from '../src/log/audit-appender';
-import { loadHead, rangePages, readCheckpoints, readEntries } from '../src/log/audit-log.repository';
+import { loadHead, readCheckpoints, readEntries } from '../src/log/audit-log.repository';
+import { rangePages } from '../src/log/entry-ranges';
 import { buildInclusionProof } from '../src/log/proofs';
 import { verifyRanges } from '../src/parallel-verify';
 

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AnyDatabase } from '@palisade/persistence';
+import { startTypeScriptWorker } from '@palisade/runtime/worker';
 import {
   AuditEntry,
   ChainVerifier,
@@ -10,7 +11,7 @@ import {
   RangeCheck,
   VerifyResult,
 } from './domain';
-import { rangePages } from './log/audit-log.repository';
+import { rangePages } from './log/entry-ranges';
 import type { RangeJob, WorkerInit, WorkerReply } from './parallel-verify.worker';
 
 /**
@@ -117,15 +118,6 @@ function slice(entries: readonly AuditEntry[], job: RangeJob): AuditEntry[] {
   return entries.slice(job.first - 1, job.first - 1 + job.limit);
 }
 
-/** A worker running the TypeScript worker file (swc registered in it, as in this process). */
 function startWorker(init: WorkerInit): Worker {
-  return new Worker(path.join(__dirname, 'parallel-verify.worker.ts'), {
-    workerData: init,
-    execArgv: ['-r', require.resolve('@swc-node/register')],
-    env: {
-      ...process.env,
-      SWC_NODE_PROJECT:
-        process.env.SWC_NODE_PROJECT ?? path.resolve(__dirname, '..', '..', '..', 'tsconfig.base.json'),
-    },
-  });
+  return startTypeScriptWorker(path.join(__dirname, 'parallel-verify.worker.ts'), { workerData: init });
 }

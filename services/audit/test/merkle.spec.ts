@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   consistencyProof,
   EMPTY_ROOT,
+  HexMerkleFrontier,
   inclusionProof,
   leafHash,
   MerkleFrontier,
@@ -85,6 +86,37 @@ describe('Merkle tree (RFC 6962 / 9162)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("the verifier's hex frontier has the Buffer frontier's root at every size, also assembled from ranges' subtrees (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: 1, maxLength: 70 }),
+        fc.integer({ min: 0, max: 4 }),
+        (hashes, rangeLevel) => {
+          const reference = new MerkleFrontier();
+          const hex = new HexMerkleFrontier();
+          // Ranges of 2^rangeLevel leaves, each in a frontier of its own, then appended whole.
+          const assembled = new HexMerkleFrontier();
+          let range = new HexMerkleFrontier();
+          hashes.forEach((entryHash, i) => {
+            reference.append(entryHash);
+            hex.appendEntry(Buffer.from(entryHash).toString('hex'));
+            expect(hex.root()).toBe(reference.root().toString('hex'));
+            range.appendEntry(Buffer.from(entryHash).toString('hex'));
+            if (range.size === 2 ** rangeLevel || i === hashes.length - 1) {
+              assembled.appendSubtrees(range.subtrees());
+              range = new HexMerkleFrontier();
+              expect(assembled.root()).toBe(reference.root().toString('hex'));
+            }
+          });
+          expect(assembled.size).toBe(hashes.length);
+        },
+      ),
+      { numRuns: 80 },
+    );
+    expect(new HexMerkleFrontier().root()).toBe(EMPTY_ROOT.toString('hex'));
+    expect(() => new HexMerkleFrontier().appendEntry('zz'.repeat(32))).toThrow(RangeError);
   });
 
   it('a frontier rebuilt from its stored pending nodes continues the same tree', () => {

@@ -47,11 +47,13 @@ export function columnMismatch(
   if (parsed.orgid !== entry.orgId) return 'organization';
   if (parsed.actor !== entry.actor) return 'actor';
   if (parsed.subject !== entry.subject) return 'subject';
-  // The column is re-rendered by Postgres (UTC, milliseconds): same instant, strict ISO 8601 form.
+  // The column is re-rendered from Postgres (UTC, milliseconds): same instant, strict ISO 8601
+  // form. Most events carry their time in that very form.
   if (
-    typeof parsed.time !== 'string' ||
-    !ISO_UTC.test(entry.time) ||
-    Date.parse(parsed.time) !== Date.parse(entry.time)
+    parsed.time !== entry.time &&
+    (typeof parsed.time !== 'string' ||
+      !ISO_UTC.test(entry.time) ||
+      Date.parse(parsed.time) !== Date.parse(entry.time))
   )
     return 'time';
   return undefined;

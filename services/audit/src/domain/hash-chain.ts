@@ -35,9 +35,17 @@ export function entryChecksumHex(canonical: string): string {
   return hash('sha256', canonical, 'hex');
 }
 
-/** SHA-256(prev_hash || checksum) of two 64-digit lowercase hex hashes, as hex. */
-export function chainHashHex(prevHashHex: string, checksumHex: string): string {
-  scratch.write(prevHashHex, 0, HASH_BYTES, 'hex');
+/**
+ * SHA-256(prev_hash || checksum) of two 64-digit hex hashes, as lowercase hex; undefined when
+ * prev_hash is not 64 hex digits (checksumHex is trusted: entryChecksumHex made it).
+ */
+export function chainHashHex(prevHashHex: string, checksumHex: string): string | undefined {
+  // write stops at the first pair that is not hex: fewer bytes than 32 means it is not a hash.
+  if (
+    prevHashHex.length !== 2 * HASH_BYTES ||
+    scratch.write(prevHashHex, 0, HASH_BYTES, 'hex') !== HASH_BYTES
+  )
+    return undefined;
   scratch.write(checksumHex, HASH_BYTES, HASH_BYTES, 'hex');
   return hash('sha256', scratch, 'hex');
 }

@@ -24,13 +24,6 @@ export function leafHash(data: Uint8Array): Buffer {
   return hash('sha256', scratch.subarray(0, 33), 'buffer');
 }
 
-/** leafHash of a 32-byte hash given as 64 hex digits (the verifier's form). */
-export function leafHashOfHex(hex: string): Buffer {
-  scratch[0] = 0x00;
-  if (scratch.write(hex, 1, 32, 'hex') !== 32) throw new RangeError('a leaf is a 32-byte hash');
-  return hash('sha256', scratch.subarray(0, 33), 'buffer');
-}
-
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== 32 || right.length !== 32)
     return hash('sha256', Buffer.concat([NODE_PREFIX, left, right]), 'buffer');
@@ -214,17 +207,96 @@ export function verifyConsistency(
 
 /**
  * The right edge of a growing tree: the roots of its perfect subtrees, one per set bit of the
- * size. Appending a leaf yields the nodes it completes; `root()` is MTH of everything so far.
+ * size, as nodes of type N (Buffers for the log, hex for the verifier), combined by `node`.
  */
-export class MerkleFrontier {
+abstract class TreeEdge<N> {
   /** pending[level] = hash of the perfect subtree at that level waiting for its right sibling. */
-  private readonly pending: (Buffer | undefined)[];
+  protected pending: (N | undefined)[] = [];
+  protected count = 0;
 
-  constructor(
-    private count = 0,
-    pending: ReadonlyMap<number, Buffer> = new Map(),
-  ) {
-    this.pending = [];
+  protected abstract node(left: N, right: N): N;
+  protected abstract empty(): N;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds a leaf hash; `completed` hears of every perfect subtree above the leaf it completes. */
+  protected push(leaf: N, completed?: (level: number, index: number, hash: N) => void): void {
+    let hash = leaf;
+    let level = 0;
+    let position = this.count;
+    while (position % 2 === 1) {
+      hash = this.node(this.pending[level]!, hash);
+      this.pending[level] = undefined;
+      level++;
+      position = (position - 1) / 2;
+      completed?.(level, position, hash);
+    }
+    this.pending[level] = hash;
+    this.count++;
+  }
+
+  /**
+   * Appends a perfect subtree of 2^level leaves given by its hash (say, computed by a worker over
+   * leaves that follow); the size must be a multiple of 2^level.
+   */
+  appendSubtree(level: number, subtree: N): void {
+    const leaves = 2 ** level;
+    if (this.count % leaves !== 0)
+      throw new RangeError(`a subtree of ${leaves} leaves does not start at leaf ${this.count}`);
+    let hash = subtree;
+    let position = this.count / leaves;
+    while (position % 2 === 1) {
+      hash = this.node(this.pending[level]!, hash);
+      this.pending[level] = undefined;
+      level++;
+      position = (position - 1) / 2;
+    }
+    this.pending[level] = hash;
+    this.count += leaves;
+  }
+
+  /**
+   * This frontier's perfect subtrees by level (undefined where none). Appended highest level
+   * first to a frontier whose size is a multiple of a power of two above this size, they extend
+   * it by exactly these leaves.
+   */
+  subtrees(): (N | undefined)[] {
+    return [...this.pending];
+  }
+
+  /** Appends the subtrees of another frontier (see subtrees()), highest level first. */
+  appendSubtrees(subtrees: readonly (N | undefined | null)[]): void {
+    for (let level = subtrees.length - 1; level >= 0; level--) {
+      const subtree = subtrees[level];
+      if (subtree) this.appendSubtree(level, subtree);
+    }
+  }
+
+  /** MTH of everything so far. */
+  root(): N {
+    let acc: N | undefined;
+    for (let level = 0; level < this.pending.length; level++) {
+      const node = this.pending[level];
+      if (node === undefined) continue;
+      acc = acc === undefined ? node : this.node(node, acc);
+    }
+    return acc ?? this.empty();
+  }
+
+  protected copyInto<F extends TreeEdge<N>>(copy: F): F {
+    copy.count = this.count;
+    copy.pending = [...this.pending];
+    return copy;
+  }
+}
+
+/** The log's frontier, over Buffers: appending a leaf yields the nodes it completes, to be stored. */
+export class MerkleFrontier extends TreeEdge<Buffer> {
+  constructor(count = 0, pending: ReadonlyMap<number, Buffer> = new Map()) {
+    super();
+    this.count = count;
     for (const { level } of MerkleFrontier.pendingAddresses(count)) {
       const hash = pending.get(level);
       if (!hash) throw new Error(`frontier of ${count} leaves needs the subtree at level ${level}`);
@@ -242,8 +314,12 @@ export class MerkleFrontier {
     return addresses;
   }
 
-  get size(): number {
-    return this.count;
+  protected node(left: Buffer, right: Buffer): Buffer {
+    return nodeHash(left, right);
+  }
+
+  protected empty(): Buffer {
+    return EMPTY_ROOT;
   }
 
   /** Adds a leaf (its data); returns every perfect subtree it completes, the leaf first. */
@@ -253,75 +329,58 @@ export class MerkleFrontier {
 
   /** Adds a leaf by its leaf hash (SHA-256(0x00 || data), computed elsewhere). */
   appendLeaf(leaf: Buffer): Array<NodeAddress & { hash: Buffer }> {
-    const index = this.count;
-    let hash = leaf;
-    const completed = [{ level: 0, index, hash }];
-    let level = 0;
-    let position = index;
-    while (position % 2 === 1) {
-      const left = this.pending[level]!;
-      this.pending[level] = undefined;
-      hash = nodeHash(left, hash);
-      level++;
-      position = Math.floor(position / 2);
-      completed.push({ level, index: position, hash });
-    }
-    this.pending[level] = hash;
-    this.count++;
+    const completed = [{ level: 0, index: this.count, hash: leaf }];
+    this.push(leaf, (level, index, hash) => completed.push({ level, index, hash }));
     return completed;
   }
 
-  /**
-   * Appends a perfect subtree of 2^level leaves given by its hash (say, computed by a worker over
-   * leaves that follow); the size must be a multiple of 2^level.
-   */
-  appendSubtree(level: number, subtree: Uint8Array): void {
-    const leaves = 2 ** level;
-    if (this.count % leaves !== 0)
-      throw new RangeError(`a subtree of ${leaves} leaves does not start at leaf ${this.count}`);
-    let hash: Buffer = Buffer.from(subtree);
-    let position = this.count / leaves;
-    while (position % 2 === 1) {
-      hash = nodeHash(this.pending[level]!, hash);
-      this.pending[level] = undefined;
-      level++;
-      position = Math.floor(position / 2);
-    }
-    this.pending[level] = hash;
-    this.count += leaves;
-  }
-
-  /**
-   * This frontier's perfect subtrees by level (undefined where none). Appended highest level
-   * first to a frontier whose size is a multiple of a power of two above this size, they extend
-   * it by exactly these leaves.
-   */
-  subtrees(): (Buffer | undefined)[] {
-    return [...this.pending];
-  }
-
-  /** Appends the subtrees of another frontier (see subtrees()), highest level first. */
-  appendSubtrees(subtrees: readonly (Uint8Array | undefined | null)[]): void {
-    for (let level = subtrees.length - 1; level >= 0; level--) {
-      const subtree = subtrees[level];
-      if (subtree) this.appendSubtree(level, subtree);
-    }
+  override appendSubtree(level: number, subtree: Uint8Array): void {
+    super.appendSubtree(level, Buffer.from(subtree));
   }
 
   copy(): MerkleFrontier {
-    const copy = new MerkleFrontier();
-    copy.count = this.count;
-    copy.pending.push(...this.pending);
-    return copy;
+    return this.copyInto(new MerkleFrontier());
+  }
+}
+
+/**
+ * The verifier's frontier: nodes as 64-digit hex, hashed to hex. No Buffer per hash (allocating
+ * the digests was half the cost of building the tree) and nothing recorded per leaf.
+ */
+export class HexMerkleFrontier extends TreeEdge<string> {
+  /** Adds the leaf of an entry whose chain hash is `entryHashHex`. */
+  appendEntry(entryHashHex: string): void {
+    this.push(leafHashHex(entryHashHex));
   }
 
-  root(): Buffer {
-    let acc: Buffer | undefined;
-    for (let level = 0; level < this.pending.length; level++) {
-      const node = this.pending[level];
-      if (!node) continue;
-      acc = acc ? nodeHash(node, acc) : node;
-    }
-    return acc ?? EMPTY_ROOT;
+  protected node(left: string, right: string): string {
+    return nodeHashHex(left, right);
   }
+
+  protected empty(): string {
+    return EMPTY_ROOT_HEX;
+  }
+
+  copy(): HexMerkleFrontier {
+    return this.copyInto(new HexMerkleFrontier());
+  }
+}
+
+const EMPTY_ROOT_HEX = EMPTY_ROOT.toString('hex');
+const leafInput = Buffer.alloc(33);
+const nodeInput = Buffer.alloc(65);
+nodeInput[0] = 0x01;
+
+/** The leaf hash, as hex, of an entry whose chain hash is the 64 hex digits `dataHex`. */
+export function leafHashHex(dataHex: string): string {
+  if (leafInput.write(dataHex, 1, 32, 'hex') !== 32 || dataHex.length !== 64)
+    throw new RangeError('a leaf is a 32-byte hash in hex');
+  return hash('sha256', leafInput, 'hex');
+}
+
+/** nodeHash of two 64-digit hex hashes, as hex. */
+export function nodeHashHex(leftHex: string, rightHex: string): string {
+  nodeInput.write(leftHex, 1, 32, 'hex');
+  nodeInput.write(rightHex, 33, 32, 'hex');
+  return hash('sha256', nodeInput, 'hex');
 }

@@ -1,8 +1,16 @@
 import type { KeyObject } from 'node:crypto';
-import { AuditEntry, columnMismatch } from './audit-entry';
+import type { AuditEntry } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
-import { chainHashHex, entryChecksumHex, GENESIS_HASH } from './hash-chain';
-import { leafHashOfHex, MerkleFrontier } from './merkle';
+import { GENESIS_HASH } from './hash-chain';
+import { HexMerkleFrontier } from './merkle';
+import {
+  chainBroken,
+  checkEntryAlone,
+  ProblemAt,
+  RangeCheck,
+  sequenceProblem,
+  VerifyFailureCode,
+} from './range-check';
 
 /**
  * Verification of a whole audit log, entry by entry in sequence order (streaming: memory does
@@ -10,20 +18,6 @@ import { leafHashOfHex, MerkleFrontier } from './merkle';
  * canonical JSON, and every checkpoint: signature, order, Merkle root and chain head at its size,
  * and that the log reaches it. The result names the first bad sequence and why.
  */
-
-export type VerifyFailureCode =
-  | 'sequence_gap'
-  | 'sequence_out_of_order'
-  | 'not_json'
-  | 'checksum_mismatch'
-  | 'chain_broken'
-  | 'hash_mismatch'
-  | 'entry_mismatch'
-  | 'checkpoint_unknown_key'
-  | 'checkpoint_signature_invalid'
-  | 'checkpoint_replayed'
-  | 'checkpoint_root_mismatch'
-  | 'log_truncated';
 
 export interface VerifyFailure {
   ok: false;
@@ -60,140 +54,8 @@ interface PendingCheckpoint {
   problem?: { code: VerifyFailureCode; reason: string };
 }
 
-/** What an entry's own checks found: its RFC 6962 leaf hash, or the problem. */
-export type EntryCheck = { leaf: Buffer } | { code: VerifyFailureCode; reason: string };
-
-/**
- * The checks an entry passes on its own, without its neighbours: checksum, hash from its own
- * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
- */
-export function checkEntryAlone(entry: AuditEntry): EntryCheck {
-  const checksum = entryChecksumHex(entry.canonical);
-  if (checksum !== entry.checksum)
-    return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
-  if (!HEX32.test(entry.prevHash)) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
-  if (chainHashHex(entry.prevHash, checksum) !== entry.hash)
-    return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
-  } catch {
-    return { code: 'not_json', reason: 'the canonical text is not JSON' };
-  }
-  const column = columnMismatch(entry, parsed ?? {});
-  if (column)
-    return { code: 'entry_mismatch', reason: `the ${column} column differs from the event's canonical JSON` };
-  return { leaf: leafHashOfHex(entry.hash) };
-}
-
-const HEX32 = /^[0-9a-f]{64}$/;
-
-type Problem = { sequence: number; code: VerifyFailureCode; reason: string };
-
-/** The entry expected next is `expected`: what is wrong if `entry` is not it. */
-function sequenceProblem(expected: number, entry: AuditEntry): Problem | undefined {
-  if (entry.sequence === expected) return undefined;
-  return entry.sequence > expected
-    ? {
-        sequence: expected,
-        code: 'sequence_gap',
-        reason: `entries ${expected}..${entry.sequence - 1} are missing`,
-      }
-    : {
-        sequence: expected,
-        code: 'sequence_out_of_order',
-        reason: `entry ${entry.sequence} appears again after entry ${expected - 1}`,
-      };
-}
-
-function chainBroken(sequence: number): Problem {
-  return { sequence, code: 'chain_broken', reason: `prev_hash is not the hash of entry ${sequence - 1}` };
-}
-
-/**
- * What one range of consecutive entries showed when checked without what precedes it (in a worker
- * thread, say): ChainVerifier.applyRange links it to the entries before it and checks the
- * checkpoints that fall inside it. Hashes are hex; subtrees are the range's own Merkle frontier by
- * level (see MerkleFrontier.subtrees), so a range must start on a multiple of a power of two at
- * least its length.
- */
-export interface RangeCheck {
-  first: number;
-  /** How many entries, from `first` on, passed every check that needs nothing before the range. */
-  verified: number;
-  /** prev_hash of the first entry: it must be the hash of the entry before the range. */
-  firstPrevHash?: string;
-  /** Hash of the last verified entry. */
-  lastHash?: string;
-  subtrees: (string | undefined)[];
-  /** The chain head and the subtrees at each checkpoint size inside the range. */
-  at: { size: number; hash: string; subtrees: (string | undefined)[] }[];
-  /** The first problem, right after the verified entries. */
-  problem?: Problem;
-}
-
-/** Checks a range of entries in order (see RangeCheck); stops at the first problem. */
-export class RangeChecker {
-  private readonly frontier = new MerkleFrontier();
-  private readonly check: RangeCheck;
-  private prevHex?: string;
-
-  constructor(
-    first: number,
-    private readonly checkpointSizes: ReadonlySet<number>,
-  ) {
-    this.check = { first, verified: 0, subtrees: [], at: [] };
-  }
-
-  /** Checks the next entry; false once a problem is found. */
-  add(entry: AuditEntry): boolean {
-    if (this.check.problem) return false;
-    const order = sequenceProblem(this.check.first + this.check.verified, entry);
-    if (order) return this.fail(order);
-    const alone = checkEntryAlone(entry);
-    if ('code' in alone)
-      return this.fail({ sequence: entry.sequence, code: alone.code, reason: alone.reason });
-    if (this.prevHex === undefined) this.check.firstPrevHash = entry.prevHash;
-    else if (entry.prevHash !== this.prevHex) return this.fail(chainBroken(entry.sequence));
-    this.prevHex = entry.hash;
-    this.frontier.appendLeaf(alone.leaf);
-    this.check.verified++;
-    if (this.checkpointSizes.has(entry.sequence))
-      this.check.at.push({
-        size: entry.sequence,
-        hash: entry.hash,
-        subtrees: hexes(this.frontier.subtrees()),
-      });
-    return true;
-  }
-
-  finish(): RangeCheck {
-    return { ...this.check, lastHash: this.prevHex, subtrees: hexes(this.frontier.subtrees()) };
-  }
-
-  private fail(problem: Problem): false {
-    this.check.problem = problem;
-    return false;
-  }
-}
-
-/** Checks the range of entries from `first` on, page by page, up to the first problem. */
-export async function checkRange(
-  first: number,
-  checkpointSizes: readonly number[],
-  pages: AsyncIterable<AuditEntry[]> | Iterable<AuditEntry[]>,
-): Promise<RangeCheck> {
-  const checker = new RangeChecker(first, new Set(checkpointSizes));
-  for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();
-  return checker.finish();
-}
-
-const hexes = (nodes: (Buffer | undefined)[]) => nodes.map((node) => node?.toString('hex'));
-const buffers = (nodes: (string | undefined)[]) =>
-  nodes.map((node) => (node ? Buffer.from(node, 'hex') : undefined));
-
 export class ChainVerifier {
-  private readonly frontier = new MerkleFrontier();
+  private readonly frontier = new HexMerkleFrontier();
   private readonly pending = new Map<number, PendingCheckpoint[]>();
   private readonly sizes: number[];
   private count = 0;
@@ -248,8 +110,8 @@ export class ChainVerifier {
   add(entry: AuditEntry): boolean {
     if (this.failure || !this.inSequence(entry)) return false;
     const alone = checkEntryAlone(entry);
-    if ('code' in alone) return this.fail(entry.sequence, alone.code, alone.reason);
-    return this.link(entry, alone.leaf);
+    if (alone) return this.fail(entry.sequence, alone.code, alone.reason);
+    return this.link(entry);
   }
 
   /**
@@ -273,14 +135,14 @@ export class ChainVerifier {
       this.count = at.size;
       const root = () => {
         const frontier = this.frontier.copy();
-        frontier.appendSubtrees(buffers(at.subtrees));
-        return frontier.root().toString('hex');
+        frontier.appendSubtrees(at.subtrees);
+        return frontier.root();
       };
       if (!this.checkCheckpointsAt(at.size, root, at.hash)) return false;
     }
     this.count = expected - 1 + range.verified;
     if (range.problem) return this.failWith(range.problem);
-    this.frontier.appendSubtrees(buffers(range.subtrees));
+    this.frontier.appendSubtrees(range.subtrees);
     this.prevHex = range.lastHash!;
     return true;
   }
@@ -291,12 +153,12 @@ export class ChainVerifier {
   }
 
   /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
-  private link(entry: AuditEntry, leaf: Buffer): boolean {
+  private link(entry: AuditEntry): boolean {
     if (this.prevHex !== entry.prevHash) return this.failWith(chainBroken(entry.sequence));
     this.prevHex = entry.hash;
-    this.frontier.appendLeaf(leaf);
+    this.frontier.appendEntry(entry.hash);
     this.count = entry.sequence;
-    return this.checkCheckpointsAt(entry.sequence, () => this.frontier.root().toString('hex'), this.prevHex);
+    return this.checkCheckpointsAt(entry.sequence, () => this.frontier.root(), this.prevHex);
   }
 
   /** Checks the checkpoints at `size`, given the Merkle root (computed only if needed) and chain head there. */
@@ -340,7 +202,7 @@ export class ChainVerifier {
       entriesVerified: this.count,
       checkpointsVerified: this.checkpointsVerified,
       headHash: this.count ? this.prevHex : undefined,
-      rootHash: this.frontier.root().toString('hex'),
+      rootHash: this.frontier.root(),
     };
   }
 
@@ -349,7 +211,7 @@ export class ChainVerifier {
     return false;
   }
 
-  private failWith(problem: Problem): false {
+  private failWith(problem: ProblemAt): false {
     return this.fail(problem.sequence, problem.code, problem.reason);
   }
 }

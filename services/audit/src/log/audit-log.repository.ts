@@ -2,6 +2,7 @@ import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AuditEntry, GENESIS_HASH, leafHash, NodeAddress, SignedCheckpoint } from '../domain';
 import type { ChainHead } from '../domain';
+import { rangePages } from './entry-ranges';
 
 export interface CheckpointRow {
   position: number;
@@ -112,37 +113,9 @@ export async function readEntries(
   return rows;
 }
 
-/**
- * Up to `limit` entries (Infinity: the rest of the log) from sequence `first` on, page by page;
- * the next page is read while the caller works on the current one.
- */
-export async function* rangePages(
-  db: AnyDatabase,
-  first: number,
-  limit: number,
-  pageSize = 4_096,
-): AsyncGenerator<AuditEntry[]> {
-  let left = limit;
-  let want = Math.min(pageSize, left);
-  let reading = readEntries(db, first - 1, want);
-  for (;;) {
-    const page = await reading;
-    left -= page.length;
-    const more = page.length === want && left > 0;
-    if (more) {
-      want = Math.min(pageSize, left);
-      reading = readEntries(db, page[page.length - 1].sequence, want);
-      // Handled here if the caller stops early; awaited (and thrown) on the next turn otherwise.
-      reading.catch(() => undefined);
-    }
-    if (page.length) yield page;
-    if (!more) return;
-  }
-}
-
 /** Every entry in sequence order, one at a time. */
-export async function* streamEntries(db: AnyDatabase, pageSize = 5_000): AsyncGenerator<AuditEntry> {
-  for await (const page of rangePages(db, 1, Infinity, pageSize)) yield* page;
+export async function* streamEntries(db: AnyDatabase): AsyncGenerator<AuditEntry> {
+  for await (const page of rangePages(db, 1, Infinity)) yield* page;
 }
 
 export function toCheckpoint(row: CheckpointRow): SignedCheckpoint {
