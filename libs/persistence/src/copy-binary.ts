@@ -21,6 +21,9 @@ export class CopyTuple {
   /** Start and end of each field in `buffer`; start -1 for NULL. */
   readonly starts = new Int32Array(64);
   readonly ends = new Int32Array(64);
+  /** The last second timestamp() rendered, and its text up to the milliseconds. */
+  private second = NaN;
+  private secondPrefix = '';
 
   isNull(i: number): boolean {
     return this.starts[i] < 0;
@@ -38,9 +41,8 @@ export class CopyTuple {
 
   /** A uuid field in its text form (lowercase, hyphenated); NULL gives null. */
   uuid(i: number): string | null {
-    const at = this.starts[i];
+    const at = this.fixed(i, 16, 'a uuid');
     if (at < 0) return null;
-    if (this.ends[i] - at !== 16) throw new CopyFormatError(`field ${i} is not a uuid`);
     const hex = this.buffer.toString('hex', at, at + 16);
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
@@ -50,9 +52,8 @@ export class CopyTuple {
    * Postgres's to_char(…, 'MS') does; NULL, and ±infinity or a year outside 0–9999, give null.
    */
   timestamp(i: number): string | null {
-    const at = this.starts[i];
+    const at = this.fixed(i, 8, 'a timestamp');
     if (at < 0) return null;
-    if (this.ends[i] - at !== 8) throw new CopyFormatError(`field ${i} is not a timestamp`);
     // Microseconds pass 2^53 after the year 2285: split them so every step is exact.
     // high·2^32 + low = high·4294967·1000 + (high·296 + low), and floor() rounds toward the past.
     const high = this.buffer.readInt32BE(at);
@@ -67,15 +68,18 @@ export class CopyTuple {
     }
     return this.secondPrefix + MILLIS[ms - second * 1000] + 'Z';
   }
-  private second = NaN;
-  private secondPrefix = '';
-
   /** An int8 field as a number (exact below 2^53); NULL gives null. */
   int8(i: number): number | null {
-    const at = this.starts[i];
+    const at = this.fixed(i, 8, 'an int8');
     if (at < 0) return null;
-    if (this.ends[i] - at !== 8) throw new CopyFormatError(`field ${i} is not an int8`);
     return this.buffer.readInt32BE(at) * 2 ** 32 + this.buffer.readUInt32BE(at + 4);
+  }
+
+  /** Where a field of a fixed-width type starts (-1 for NULL); any other width is malformed. */
+  private fixed(i: number, width: number, kind: string): number {
+    const at = this.starts[i];
+    if (at >= 0 && this.ends[i] - at !== width) throw new CopyFormatError(`field ${i} is not ${kind}`);
+    return at;
   }
 }
 

@@ -20,11 +20,11 @@ export function startTypeScriptWorker(
 }
 
 const TSCONFIG = path.resolve(__dirname, '..', '..', '..', 'tsconfig.base.json');
-let options: string | undefined;
+let swcOptionsJson: string | undefined;
 
 /** @swc-node/register's swc options for tsconfig.base.json (or SWC_NODE_PROJECT), as JSON. */
 function swcOptions(): string {
-  if (options === undefined) {
+  if (swcOptionsJson === undefined) {
     // Loaded only here: it loads the TypeScript compiler (which this thread has loaded already
     // when it runs under @swc-node/register).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,9 +34,9 @@ function swcOptions(): string {
     };
     const compilerOptions = tsconfig.readDefaultTsConfig(process.env.SWC_NODE_PROJECT ?? TSCONFIG);
     compilerOptions.module = COMMONJS; // as @swc-node/register compiles
-    options = JSON.stringify(tsconfig.tsCompilerOptionsToSwcConfig(compilerOptions, 'worker.ts'));
+    swcOptionsJson = JSON.stringify(tsconfig.tsCompilerOptionsToSwcConfig(compilerOptions, 'worker.ts'));
   }
-  return options;
+  return swcOptionsJson;
 }
 
 /** ts.ModuleKind.CommonJS. */

@@ -223,18 +223,7 @@ abstract class TreeEdge<N> {
 
   /** Adds a leaf hash; `completed` hears of every perfect subtree above the leaf it completes. */
   protected push(leaf: N, completed?: (level: number, index: number, hash: N) => void): void {
-    let hash = leaf;
-    let level = 0;
-    let position = this.count;
-    while (position % 2 === 1) {
-      hash = this.node(this.pending[level]!, hash);
-      this.pending[level] = undefined;
-      level++;
-      position = (position - 1) / 2;
-      completed?.(level, position, hash);
-    }
-    this.pending[level] = hash;
-    this.count++;
+    this.carry(0, leaf, completed);
   }
 
   /**
@@ -242,9 +231,21 @@ abstract class TreeEdge<N> {
    * leaves that follow); the size must be a multiple of 2^level.
    */
   appendSubtree(level: number, subtree: N): void {
+    if (this.count % 2 ** level !== 0)
+      throw new RangeError(`a subtree of ${2 ** level} leaves does not start at leaf ${this.count}`);
+    this.carry(level, subtree);
+  }
+
+  /**
+   * Places a perfect subtree of 2^level leaves at the end (the size is a multiple of 2^level),
+   * merging it with its left siblings as a binary counter carries; `completed` hears of each merge.
+   */
+  private carry(
+    level: number,
+    subtree: N,
+    completed?: (level: number, index: number, hash: N) => void,
+  ): void {
     const leaves = 2 ** level;
-    if (this.count % leaves !== 0)
-      throw new RangeError(`a subtree of ${leaves} leaves does not start at leaf ${this.count}`);
     let hash = subtree;
     let position = this.count / leaves;
     while (position % 2 === 1) {
@@ -252,6 +253,7 @@ abstract class TreeEdge<N> {
       this.pending[level] = undefined;
       level++;
       position = (position - 1) / 2;
+      completed?.(level, position, hash);
     }
     this.pending[level] = hash;
     this.count += leaves;
