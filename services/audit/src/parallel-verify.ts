@@ -8,10 +8,12 @@ import {
   ChainVerifier,
   ChainVerifierOptions,
   checkRange,
+  DigestEntry,
+  digestEntry,
   RangeCheck,
   VerifyResult,
 } from './domain';
-import { rangePages } from './log/entry-ranges';
+import { digestRangePages } from './log/entry-ranges';
 import type { RangeJob, WorkerInit, WorkerReply } from './parallel-verify.worker';
 
 /**
@@ -103,7 +105,9 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
     // This thread checks ranges too, between applying what the workers send.
     for (let job = take(); job; job = take()) {
       const pages =
-        'entries' in source ? [slice(source.entries, job)] : rangePages(source.db, job.first, job.limit);
+        'entries' in source
+          ? [slice(source.entries, job)]
+          : digestRangePages(source.db, job.first, job.limit);
       settle(job.id, await checkRange(job.first, job.checkpointSizes, pages));
     }
     while (!done) await new Promise<void>((resolve) => (wake = resolve));
@@ -114,8 +118,8 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
   }
 }
 
-function slice(entries: readonly AuditEntry[], job: RangeJob): AuditEntry[] {
-  return entries.slice(job.first - 1, job.first - 1 + job.limit);
+function slice(entries: readonly AuditEntry[], job: RangeJob): DigestEntry[] {
+  return entries.slice(job.first - 1, job.first - 1 + job.limit).map(digestEntry);
 }
 
 function startWorker(init: WorkerInit): Worker {

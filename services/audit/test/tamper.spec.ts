@@ -112,6 +112,34 @@ describe('tamper-evident audit log: verification catches every alteration', () =
     );
   });
 
+  it('a hash column that is not 64 lowercase hex digits is caught at that entry, even holding the right bytes', async () => {
+    const spoilers: Record<string, (hex: string) => string> = {
+      uppercase: (hex) => hex.toUpperCase(),
+      short: (hex) => hex.slice(0, 62),
+      long: (hex) => hex + '00',
+      'not hex': (hex) => 'zz' + hex.slice(2),
+      empty: () => '',
+    };
+    const codes = { checksum: 'checksum_mismatch', prevHash: 'chain_broken', hash: 'hash_mismatch' } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        position,
+        fc.constantFrom('checksum', 'prevHash', 'hash') as fc.Arbitrary<keyof typeof codes>,
+        fc.constantFrom(...Object.keys(spoilers)),
+        async (sequence, column, spoiler) => {
+          const entries = copy();
+          const entry = entries[sequence - 1];
+          const spoiled = spoilers[spoiler](entry[column]);
+          // Upper case on a hash without letters changes nothing.
+          fc.pre(spoiled !== entry[column]);
+          entry[column] = spoiled;
+          expect(failure(await verify(entries))).toEqual({ sequence, code: codes[column] });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('deleting any row is caught at the missing sequence (or as a truncated log at the end)', async () => {
     await fc.assert(
       fc.asyncProperty(position, async (sequence) => {

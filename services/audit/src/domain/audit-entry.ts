@@ -39,7 +39,7 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
 /** Which query column disagrees with the canonical JSON, if any. */
 export function columnMismatch(
-  entry: AuditEntry,
+  entry: Pick<AuditEntry, 'eventId' | 'time' | 'type' | 'orgId' | 'actor' | 'subject'>,
   parsed: Partial<Record<string, unknown>>,
 ): string | undefined {
   if (parsed.id !== entry.eventId) return 'event id';

@@ -28,26 +28,42 @@ export function chainHash(prevHash: Uint8Array, checksum: Uint8Array): Buffer {
 }
 
 /**
- * The same two hashes over hex text, as the verifier holds them: no Buffer per hash (allocating
- * them was a fifth of verification's time in garbage collection).
+ * A SHA-256 digest as the verifier holds it: a string of its 32 bytes, one character per byte
+ * (latin1). Hashing to it, comparing it and writing it into the next hash's input cost less than
+ * hex (half the characters, no digit pairs to convert) or a Buffer per hash (allocating those was
+ * a fifth of verification's time in garbage collection).
  */
-export function entryChecksumHex(canonical: string): string {
-  return hash('sha256', canonical, 'hex');
+export type Digest = string & { readonly [digestBrand]: true };
+declare const digestBrand: unique symbol;
+
+/** The Digest of 64 lowercase hex digits; '' (which equals no digest) when it is not that. */
+export function digestFromHex(hex: string): Digest {
+  const bytes = Buffer.from(hex, 'hex');
+  return (
+    bytes.length === HASH_BYTES && bytes.toString('hex') === hex ? bytes.toString('latin1') : ''
+  ) as Digest;
+}
+
+export function digestToHex(digest: Digest): string {
+  return Buffer.from(digest, 'latin1').toString('hex');
+}
+
+export const GENESIS_DIGEST = GENESIS_HASH.toString('latin1') as Digest;
+
+/** SHA-256 of the canonical JSON text (UTF-8), as a Digest. */
+export function entryChecksumDigest(canonical: string): Digest {
+  return hash('sha256', canonical, 'binary') as Digest;
 }
 
 /**
- * SHA-256(prev_hash || checksum) of two 64-digit hex hashes, as lowercase hex; undefined when
- * prev_hash is not 64 hex digits (checksumHex is trusted: entryChecksumHex made it).
+ * SHA-256(prev_hash || checksum) as a Digest; undefined when prev_hash is not 32 bytes (checksum
+ * is trusted: entryChecksumDigest made it).
  */
-export function chainHashHex(prevHashHex: string, checksumHex: string): string | undefined {
-  // write stops at the first pair that is not hex: fewer bytes than 32 means it is not a hash.
-  if (
-    prevHashHex.length !== 2 * HASH_BYTES ||
-    scratch.write(prevHashHex, 0, HASH_BYTES, 'hex') !== HASH_BYTES
-  )
-    return undefined;
-  scratch.write(checksumHex, HASH_BYTES, HASH_BYTES, 'hex');
-  return hash('sha256', scratch, 'hex');
+export function chainHashDigest(prevHash: Digest, checksum: Digest): Digest | undefined {
+  if (prevHash.length !== HASH_BYTES) return undefined;
+  scratch.write(prevHash, 0, HASH_BYTES, 'latin1');
+  scratch.write(checksum, HASH_BYTES, HASH_BYTES, 'latin1');
+  return hash('sha256', scratch, 'binary') as Digest;
 }
 
 /** What the chain derives for one entry. */

@@ -1,4 +1,5 @@
 import { createHash, hash } from 'node:crypto';
+import type { Digest } from './hash-chain';
 
 /**
  * Merkle tree hashing of RFC 6962 / RFC 9162 (section 2.1): leaves are SHA-256(0x00 || data),
@@ -207,7 +208,7 @@ export function verifyConsistency(
 
 /**
  * The right edge of a growing tree: the roots of its perfect subtrees, one per set bit of the
- * size, as nodes of type N (Buffers for the log, hex for the verifier), combined by `node`.
+ * size, as nodes of type N (Buffers for the log, Digests for the verifier), combined by `node`.
  */
 abstract class TreeEdge<N> {
   /** pending[level] = hash of the perfect subtree at that level waiting for its right sibling. */
@@ -346,43 +347,44 @@ export class MerkleFrontier extends TreeEdge<Buffer> {
 }
 
 /**
- * The verifier's frontier: nodes as 64-digit hex, hashed to hex. No Buffer per hash (allocating
- * the digests was half the cost of building the tree) and nothing recorded per leaf.
+ * The verifier's frontier: nodes as Digests (32-byte latin1 strings, see hash-chain.ts), hashed
+ * to Digests. No Buffer per hash (allocating the digests was half the cost of building the tree),
+ * no hex to convert, and nothing recorded per leaf.
  */
-export class HexMerkleFrontier extends TreeEdge<string> {
-  /** Adds the leaf of an entry whose chain hash is `entryHashHex`. */
-  appendEntry(entryHashHex: string): void {
-    this.push(leafHashHex(entryHashHex));
+export class DigestMerkleFrontier extends TreeEdge<Digest> {
+  /** Adds the leaf of an entry whose chain hash is `entryHash`. */
+  appendEntry(entryHash: Digest): void {
+    this.push(leafHashDigest(entryHash));
   }
 
-  protected node(left: string, right: string): string {
-    return nodeHashHex(left, right);
+  protected node(left: Digest, right: Digest): Digest {
+    return nodeHashDigest(left, right);
   }
 
-  protected empty(): string {
-    return EMPTY_ROOT_HEX;
+  protected empty(): Digest {
+    return EMPTY_ROOT_DIGEST;
   }
 
-  copy(): HexMerkleFrontier {
-    return this.copyInto(new HexMerkleFrontier());
+  copy(): DigestMerkleFrontier {
+    return this.copyInto(new DigestMerkleFrontier());
   }
 }
 
-const EMPTY_ROOT_HEX = EMPTY_ROOT.toString('hex');
+const EMPTY_ROOT_DIGEST = EMPTY_ROOT.toString('latin1') as Digest;
 const leafInput = Buffer.alloc(33);
 const nodeInput = Buffer.alloc(65);
 nodeInput[0] = 0x01;
 
-/** The leaf hash, as hex, of an entry whose chain hash is the 64 hex digits `dataHex`. */
-export function leafHashHex(dataHex: string): string {
-  if (leafInput.write(dataHex, 1, 32, 'hex') !== 32 || dataHex.length !== 64)
-    throw new RangeError('a leaf is a 32-byte hash in hex');
-  return hash('sha256', leafInput, 'hex');
+/** The leaf hash, as a Digest, of an entry whose chain hash is the Digest `data`. */
+export function leafHashDigest(data: Digest): Digest {
+  if (data.length !== 32) throw new RangeError('a leaf is a 32-byte hash');
+  leafInput.write(data, 1, 32, 'latin1');
+  return hash('sha256', leafInput, 'binary') as Digest;
 }
 
-/** nodeHash of two 64-digit hex hashes, as hex. */
-export function nodeHashHex(leftHex: string, rightHex: string): string {
-  nodeInput.write(leftHex, 1, 32, 'hex');
-  nodeInput.write(rightHex, 33, 32, 'hex');
-  return hash('sha256', nodeInput, 'hex');
+/** nodeHash of two Digests, as a Digest. */
+export function nodeHashDigest(left: Digest, right: Digest): Digest {
+  nodeInput.write(left, 1, 32, 'latin1');
+  nodeInput.write(right, 33, 32, 'latin1');
+  return hash('sha256', nodeInput, 'binary') as Digest;
 }

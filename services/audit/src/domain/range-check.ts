@@ -1,6 +1,6 @@
 import { AuditEntry, columnMismatch } from './audit-entry';
-import { chainHashHex, entryChecksumHex } from './hash-chain';
-import { HexMerkleFrontier } from './merkle';
+import { chainHashDigest, Digest, digestFromHex, entryChecksumDigest } from './hash-chain';
+import { DigestMerkleFrontier } from './merkle';
 
 /**
  * The checks of the audit log that need no checkpoint and no key: each entry on its own, and runs
@@ -22,6 +22,26 @@ export type VerifyFailureCode =
   | 'checkpoint_root_mismatch'
   | 'log_truncated';
 
+/**
+ * An entry as the checks take it: an AuditEntry whose three hashes are Digests (32-byte latin1
+ * strings) instead of hex. Rows read for verification are decoded to it directly.
+ */
+export type DigestEntry = Omit<AuditEntry, 'checksum' | 'prevHash' | 'hash'> & {
+  checksum: Digest;
+  prevHash: Digest;
+  hash: Digest;
+};
+
+/** An entry with hex hashes (in memory, from an export) in the form the checks take. */
+export function digestEntry(entry: AuditEntry): DigestEntry {
+  return {
+    ...entry,
+    checksum: digestFromHex(entry.checksum),
+    prevHash: digestFromHex(entry.prevHash),
+    hash: digestFromHex(entry.hash),
+  };
+}
+
 /** What an entry's own checks found wrong, if anything. */
 export type EntryProblem = { code: VerifyFailureCode; reason: string };
 
@@ -29,11 +49,11 @@ export type EntryProblem = { code: VerifyFailureCode; reason: string };
  * The checks an entry passes on its own, without its neighbours: checksum, hash from its own
  * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
  */
-export function checkEntryAlone(entry: AuditEntry): EntryProblem | undefined {
-  const checksum = entryChecksumHex(entry.canonical);
+export function checkEntryAlone(entry: DigestEntry): EntryProblem | undefined {
+  const checksum = entryChecksumDigest(entry.canonical);
   if (checksum !== entry.checksum)
     return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
-  const hash = chainHashHex(entry.prevHash, checksum);
+  const hash = chainHashDigest(entry.prevHash, checksum);
   if (hash === undefined) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
   if (hash !== entry.hash)
     return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
@@ -52,7 +72,7 @@ export function checkEntryAlone(entry: AuditEntry): EntryProblem | undefined {
 export type ProblemAt = { sequence: number; code: VerifyFailureCode; reason: string };
 
 /** The entry expected next is `expected`: what is wrong if `entry` is not it. */
-export function sequenceProblem(expected: number, entry: AuditEntry): ProblemAt | undefined {
+export function sequenceProblem(expected: number, entry: { sequence: number }): ProblemAt | undefined {
   if (entry.sequence === expected) return undefined;
   return entry.sequence > expected
     ? {
@@ -74,8 +94,8 @@ export function chainBroken(sequence: number): ProblemAt {
 /**
  * What one range of consecutive entries showed when checked without what precedes it (in a worker
  * thread, say): ChainVerifier.applyRange links it to the entries before it and checks the
- * checkpoints that fall inside it. Hashes are hex; subtrees are the range's own Merkle frontier by
- * level (see HexMerkleFrontier.subtrees), so a range must start on a multiple of a power of two at
+ * checkpoints that fall inside it. Hashes are Digests; subtrees are the range's own Merkle frontier
+ * by level (see DigestMerkleFrontier.subtrees), so a range must start on a multiple of a power of two at
  * least its length.
  */
 export interface RangeCheck {
@@ -83,21 +103,21 @@ export interface RangeCheck {
   /** How many entries, from `first` on, passed every check that needs nothing before the range. */
   verified: number;
   /** prev_hash of the first entry: it must be the hash of the entry before the range. */
-  firstPrevHash?: string;
+  firstPrevHash?: Digest;
   /** Hash of the last verified entry. */
-  lastHash?: string;
-  subtrees: (string | undefined)[];
+  lastHash?: Digest;
+  subtrees: (Digest | undefined)[];
   /** The chain head and the subtrees at each checkpoint size inside the range. */
-  at: { size: number; hash: string; subtrees: (string | undefined)[] }[];
+  at: { size: number; hash: Digest; subtrees: (Digest | undefined)[] }[];
   /** The first problem, right after the verified entries. */
   problem?: ProblemAt;
 }
 
 /** Checks a range of entries in order (see RangeCheck); stops at the first problem. */
 export class RangeChecker {
-  private readonly frontier = new HexMerkleFrontier();
+  private readonly frontier = new DigestMerkleFrontier();
   private readonly check: RangeCheck;
-  private prevHex?: string;
+  private prev?: Digest;
 
   constructor(
     first: number,
@@ -107,15 +127,15 @@ export class RangeChecker {
   }
 
   /** Checks the next entry; false once a problem is found. */
-  add(entry: AuditEntry): boolean {
+  add(entry: DigestEntry): boolean {
     if (this.check.problem) return false;
     const order = sequenceProblem(this.check.first + this.check.verified, entry);
     if (order) return this.fail(order);
     const alone = checkEntryAlone(entry);
     if (alone) return this.fail({ sequence: entry.sequence, code: alone.code, reason: alone.reason });
-    if (this.prevHex === undefined) this.check.firstPrevHash = entry.prevHash;
-    else if (entry.prevHash !== this.prevHex) return this.fail(chainBroken(entry.sequence));
-    this.prevHex = entry.hash;
+    if (this.prev === undefined) this.check.firstPrevHash = entry.prevHash;
+    else if (entry.prevHash !== this.prev) return this.fail(chainBroken(entry.sequence));
+    this.prev = entry.hash;
     this.frontier.appendEntry(entry.hash);
     this.check.verified++;
     if (this.checkpointSizes.has(entry.sequence))
@@ -128,7 +148,7 @@ export class RangeChecker {
   }
 
   finish(): RangeCheck {
-    return { ...this.check, lastHash: this.prevHex, subtrees: this.frontier.subtrees() };
+    return { ...this.check, lastHash: this.prev, subtrees: this.frontier.subtrees() };
   }
 
   private fail(problem: ProblemAt): false {
@@ -141,7 +161,7 @@ export class RangeChecker {
 export async function checkRange(
   first: number,
   checkpointSizes: readonly number[],
-  pages: AsyncIterable<AuditEntry[]> | Iterable<AuditEntry[]>,
+  pages: AsyncIterable<DigestEntry[]> | Iterable<DigestEntry[]>,
 ): Promise<RangeCheck> {
   const checker = new RangeChecker(first, new Set(checkpointSizes));
   for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();

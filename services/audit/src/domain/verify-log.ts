@@ -1,11 +1,13 @@
 import type { KeyObject } from 'node:crypto';
 import type { AuditEntry } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
-import { GENESIS_HASH } from './hash-chain';
-import { HexMerkleFrontier } from './merkle';
+import { Digest, digestToHex, GENESIS_DIGEST } from './hash-chain';
+import { DigestMerkleFrontier } from './merkle';
 import {
   chainBroken,
   checkEntryAlone,
+  DigestEntry,
+  digestEntry,
   ProblemAt,
   RangeCheck,
   sequenceProblem,
@@ -55,11 +57,11 @@ interface PendingCheckpoint {
 }
 
 export class ChainVerifier {
-  private readonly frontier = new HexMerkleFrontier();
+  private readonly frontier = new DigestMerkleFrontier();
   private readonly pending = new Map<number, PendingCheckpoint[]>();
   private readonly sizes: number[];
   private count = 0;
-  private prevHex = GENESIS_HASH.toString('hex');
+  private prev: Digest = GENESIS_DIGEST;
   private failure?: VerifyFailure;
   private checkpointsVerified = 0;
   private lastCheckpointSize = 0;
@@ -107,8 +109,9 @@ export class ChainVerifier {
   }
 
   /** Checks the next entry; returns false once the log is known bad (later entries are ignored). */
-  add(entry: AuditEntry): boolean {
-    if (this.failure || !this.inSequence(entry)) return false;
+  add(auditEntry: AuditEntry): boolean {
+    if (this.failure || !this.inSequence(auditEntry)) return false;
+    const entry = digestEntry(auditEntry);
     const alone = checkEntryAlone(entry);
     if (alone) return this.fail(entry.sequence, alone.code, alone.reason);
     return this.link(entry);
@@ -129,7 +132,7 @@ export class ChainVerifier {
         code: 'sequence_gap',
         reason: `entries from ${expected} are missing before entry ${range.first}`,
       });
-    if (range.verified > 0 && range.firstPrevHash !== this.prevHex)
+    if (range.verified > 0 && range.firstPrevHash !== this.prev)
       return this.failWith(chainBroken(range.first));
     for (const at of range.at) {
       this.count = at.size;
@@ -143,29 +146,30 @@ export class ChainVerifier {
     this.count = expected - 1 + range.verified;
     if (range.problem) return this.failWith(range.problem);
     this.frontier.appendSubtrees(range.subtrees);
-    this.prevHex = range.lastHash!;
+    this.prev = range.lastHash!;
     return true;
   }
 
-  private inSequence(entry: AuditEntry): boolean {
+  private inSequence(entry: { sequence: number }): boolean {
     const problem = sequenceProblem(this.count + 1, entry);
     return problem ? this.failWith(problem) : true;
   }
 
   /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
-  private link(entry: AuditEntry): boolean {
-    if (this.prevHex !== entry.prevHash) return this.failWith(chainBroken(entry.sequence));
-    this.prevHex = entry.hash;
+  private link(entry: DigestEntry): boolean {
+    if (this.prev !== entry.prevHash) return this.failWith(chainBroken(entry.sequence));
+    this.prev = entry.hash;
     this.frontier.appendEntry(entry.hash);
     this.count = entry.sequence;
-    return this.checkCheckpointsAt(entry.sequence, () => this.frontier.root(), this.prevHex);
+    return this.checkCheckpointsAt(entry.sequence, () => this.frontier.root(), this.prev);
   }
 
   /** Checks the checkpoints at `size`, given the Merkle root (computed only if needed) and chain head there. */
-  private checkCheckpointsAt(size: number, rootAt: () => string, head: string): boolean {
+  private checkCheckpointsAt(size: number, rootAt: () => Digest, headDigest: Digest): boolean {
     const list = this.pending.get(size);
     if (!list) return true;
-    const root = rootAt();
+    const root = digestToHex(rootAt());
+    const head = digestToHex(headDigest);
     for (const { checkpoint, problem } of list) {
       const first = this.lastCheckpointSize + 1;
       if (problem) return this.fail(size, problem.code, problem.reason);
@@ -201,8 +205,8 @@ export class ChainVerifier {
       ok: true,
       entriesVerified: this.count,
       checkpointsVerified: this.checkpointsVerified,
-      headHash: this.count ? this.prevHex : undefined,
-      rootHash: this.frontier.root(),
+      headHash: this.count ? digestToHex(this.prev) : undefined,
+      rootHash: digestToHex(this.frontier.root()),
     };
   }
 
