@@ -1,10 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { checkpointSignedData } from '@palisade/contracts';
 import { z } from 'zod';
-import { AuditEntry, columnMismatch } from './audit-entry';
+import type { AuditEntry } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
-import { chainHash, entryChecksum } from './hash-chain';
 import { leafHash, verifyInclusion } from './merkle';
+import { checkEntryAlone, digestEntry } from './range-check';
 import { ChainVerifier, VerifyFailure, VerifyResult } from './verify-log';
 
 /**
@@ -152,19 +152,8 @@ class PartialVerifier {
     });
     if (entry.sequence <= this.last)
       return fail('sequence_out_of_order', 'entries must be in sequence order');
-    const checksum = entryChecksum(entry.canonical);
-    if (checksum.toString('hex') !== entry.checksum)
-      return fail('checksum_mismatch', 'the canonical JSON does not match its SHA-256 checksum');
-    if (chainHash(Buffer.from(entry.prevHash, 'hex'), checksum).toString('hex') !== entry.hash)
-      return fail('hash_mismatch', 'hash is not SHA-256(prev_hash || checksum)');
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
-    } catch {
-      return fail('not_json', 'the canonical text is not JSON');
-    }
-    const column = columnMismatch(entry, parsed ?? {});
-    if (column) return fail('entry_mismatch', `the ${column} column differs from the event's canonical JSON`);
+    const alone = checkEntryAlone(digestEntry(entry));
+    if (alone) return fail(alone.code, alone.reason);
     if (!proof)
       return fail('checkpoint_root_mismatch', 'a filtered export needs an inclusion proof per entry');
     const checkpoint = this.bySize.get(proof.treeSize);

@@ -95,8 +95,8 @@ export function chainBroken(sequence: number): ProblemAt {
  * What one range of consecutive entries showed when checked without what precedes it (in a worker
  * thread, say): ChainVerifier.applyRange links it to the entries before it and checks the
  * checkpoints that fall inside it. Hashes are Digests; subtrees are the range's own Merkle frontier
- * by level (see DigestMerkleFrontier.subtrees), so a range must start on a multiple of a power of two at
- * least its length.
+ * by level (see DigestMerkleFrontier.subtrees), so a range must start on a multiple of a power of
+ * two at least its length.
  */
 export interface RangeCheck {
   first: number;
