@@ -8,7 +8,8 @@
 //               and consumed with explicit acks by a pull consumer, no Postgres.
 //
 // Runs: closed loop (as fast as 32 writers go), then paced at fixed offered rates (still at most
-// 32 in flight). Latency: end to end from commit to the consumer's ack; baseline from publish to
+// 32 in flight). Each run first sends BENCH_WARMUP events (default 2,000) through its own fresh
+// pipeline at the same pace, unmeasured: the run measures the steady state, not pools connecting. Latency: end to end from commit to the consumer's ack; baseline from publish to
 // consume. Last, each backbone stage alone with the CPU it costs per event (Linux /proc).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,8 @@ import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { percentile, runBench } from '@palisade/testing';
-import { executeCommand, outboxBacklog } from '@palisade/persistence';
+import { AnyDatabase, executeCommand, outboxBacklog } from '@palisade/persistence';
+import { sql } from 'kysely';
 import { AckPolicy, connect, DeliverPolicy, headers, JsMsg, nanos, StorageType } from 'nats';
 import { OutboxRelay } from '../src/outbox-relay';
 import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from '../test/ledger.fixture';
@@ -25,6 +27,8 @@ import { openBalances } from './projection';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 32);
+/** Events run through each fresh pipeline before it is measured. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2_000);
 const RATES = (process.env.BENCH_RATES ?? '5000,2500').split(',').map(Number);
 const LAYOUTS: Layout[] = ['one process', 'two processes'];
 // BENCH_ONLY=stages: only the per-stage CPU costs.
@@ -35,6 +39,10 @@ interface Result {
   latencies: number[];
   /** End to end only: commit → JetStream acknowledgement of the relay's publish. */
   relayed?: number[];
+  /** The whole machine's busy cores during the run, all processes and the kernel (Linux). */
+  cores?: number;
+  /** End to end only: Postgres transactions that wrote (had a transaction id) per event. */
+  writeTransactions?: number;
 }
 
 function summary(r: Result) {
@@ -47,15 +55,15 @@ function summary(r: Result) {
   };
 }
 
-/** Runs `job` EVENTS times with WRITERS in flight: closed loop, or paced to `rate` per second. */
-async function drive(job: (i: number) => Promise<void>, rate?: number): Promise<void> {
+/** Runs `job` `count` times with WRITERS in flight: closed loop, or paced to `rate` per second. */
+async function drive(job: (i: number) => Promise<void>, rate?: number, count = EVENTS): Promise<void> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: WRITERS }, async () => {
       for (;;) {
         const i = next++;
-        if (i >= EVENTS) return;
+        if (i >= count) return;
         if (rate) {
           const wait = started + (i * 1000) / rate - performance.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -161,9 +169,7 @@ async function backbone(
     layout === 'two processes'
       ? await childConsumer(databaseUrl, natsUrl, ledger.context.context, onApplied)
       : undefined;
-  const started = performance.now();
-  await drive(async (i) => {
-    const accountId = `a${i}`;
+  const open = async (accountId: string) => {
     const result = await executeCommand(env.producerDb, env.store, {
       streamId: `account/${accountId}`,
       decider: accountDecider,
@@ -171,14 +177,54 @@ async function backbone(
       metadata: { orgId: 'org-bench', actor: 'service:bench' },
     });
     committedAt.set(result.events[0].envelope.id, now());
-  }, rate);
+  };
+  // Warm-up through this very pipeline (its pools' connections, prepared statements, consumer),
+  // at the same pace, so that the run measures the steady state, not a service starting.
+  await drive((i) => open(`w${i}`), rate, WARMUP);
+  await until(() => applied >= WARMUP);
+  applied = 0;
+  latencies.length = 0;
+  relayed.length = 0;
+  const xid0 = await lastTransactionId(env.producerDb);
+  const busy0 = busyCpuSeconds();
+  const started = performance.now();
+  await drive((i) => open(`a${i}`), rate);
   await until(() => applied >= EVENTS);
   const seconds = (performance.now() - started) / 1000;
+  const cores = (busyCpuSeconds() - busy0) / seconds;
+  // Minus one: the transaction id taken by the second reading itself.
+  const writeTransactions = ((await lastTransactionId(env.producerDb)) - xid0 - 1) / EVENTS;
   await consumer?.stop();
   await child?.stop();
   await relay.stop();
   await env.close();
-  return { name: `end to end (${layout}), ${label(rate)}`, seconds, latencies, relayed };
+  return {
+    name: `end to end (${layout}), ${label(rate)}`,
+    seconds,
+    latencies,
+    relayed,
+    cores,
+    writeTransactions,
+  };
+}
+
+/** The newest transaction id of the cluster (each call takes one). */
+async function lastTransactionId(db: AnyDatabase): Promise<number> {
+  const { rows } = await sql<{ xid: string }>`select pg_current_xact_id()::text as xid`.execute(db);
+  return Number(rows[0].xid);
+}
+
+/** CPU seconds all cores have been busy since boot (user, system, interrupts), from /proc/stat. */
+function busyCpuSeconds(): number {
+  if (process.platform !== 'linux') return NaN;
+  const [user, nice, system, , , irq, softirq, steal] = fs
+    .readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return (user + nice + system + irq + softirq + steal) / Number(process.env.CLK_TCK ?? 100);
 }
 
 async function rawJetStream(
@@ -216,26 +262,34 @@ async function rawJetStream(
       received++;
     },
   });
-  const started = performance.now();
-  await drive(async (i) => {
+  const publish = async (i: number, prefix: string) => {
     const h = headers();
     h.set('i', String(i));
     publishedAt.set(i, performance.now());
     await js.publish(`raw.${name}.e`, payload(i), {
-      msgID: `m${i}`,
+      msgID: `${prefix}${i}`,
       headers: h,
       expect: { streamName: name },
     });
-  }, rate);
+  };
+  // The same warm-up as the end-to-end runs get.
+  await drive((i) => publish(i, 'w'), rate, WARMUP);
+  await until(() => received >= WARMUP);
+  received = 0;
+  latencies.length = 0;
+  const busy0 = busyCpuSeconds();
+  const started = performance.now();
+  await drive((i) => publish(i, 'm'), rate);
   await until(() => received >= EVENTS);
   const seconds = (performance.now() - started) / 1000;
+  const cores = (busyCpuSeconds() - busy0) / seconds;
   await messages.close();
   await jsm.streams.delete(name);
   await nc.close();
-  return { name: `raw JetStream, ${label(rate)}`, seconds, latencies };
+  return { name: `raw JetStream, ${label(rate)}`, seconds, latencies, cores };
 }
 
-/** CPU seconds used so far by Postgres (its user's processes), nats-server and this process. */
+/** CPU seconds used so far by Postgres (its user's processes, ended ones too), nats-server and this process. */
 function cpuNow(postgresUid: number) {
   const ticks = Number(process.env.CLK_TCK ?? 100);
   let pg = 0;
@@ -244,7 +298,9 @@ function cpuNow(postgresUid: number) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      // utime + stime, and cutime + cstime: the postmaster's include the backends that exited.
+      const seconds =
+        (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
       if (fs.statSync(`/proc/${pid}`).uid === postgresUid && postgresUid !== process.getuid!()) pg += seconds;
       else if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('nats-server')) nats += seconds;
     } catch {
@@ -345,7 +401,7 @@ runBench('backbone', async ({ natsUrl, databaseUrl, dir }) => {
     for (const layout of LAYOUTS) pairs.push([await backbone(databaseUrl, natsUrl, layout, rate), raw]);
   }
   console.log(
-    '\n| run | events/s | p50 ms | p99 ms | max ms | of which commit → JetStream ack, p50 / p99 ms |\n|---|---:|---:|---:|---:|---:|',
+    '\n| run | events/s | p50 ms | p99 ms | max ms | of which commit → JetStream ack, p50 / p99 ms | cores busy | Postgres write transactions per event |\n|---|---:|---:|---:|---:|---:|---:|---:|',
   );
   const rows = [...new Set(pairs.flat())];
   for (const r of rows) {
@@ -355,7 +411,8 @@ runBench('backbone', async ({ natsUrl, databaseUrl, dir }) => {
       ? `${percentile(relayed, 50).toFixed(2)} / ${percentile(relayed, 99).toFixed(2)}`
       : '';
     console.log(
-      `| ${r.name} | ${s.rate.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.max.toFixed(1)} | ${split} |`,
+      `| ${r.name} | ${s.rate.toFixed(0)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${s.max.toFixed(1)} | ${split} | ` +
+        `${r.cores?.toFixed(2) ?? ''} | ${r.writeTransactions?.toFixed(2) ?? ''} |`,
     );
   }
   console.log(`\nratios (end to end / raw JetStream):`);
