@@ -9,8 +9,10 @@
 //
 // Runs: closed loop (as fast as 32 writers go), then paced at fixed offered rates (still at most
 // 32 in flight). Each run first sends BENCH_WARMUP events (default 2,000) through its own fresh
-// pipeline at the same pace, unmeasured: the run measures the steady state, not pools connecting. Latency: end to end from commit to the consumer's ack; baseline from publish to
-// consume. Last, each backbone stage alone with the CPU it costs per event (Linux /proc).
+// pipeline at the same pace, unmeasured: the run measures the steady state, not pools connecting.
+// Latency: end to end from commit to the consumer's ack; baseline from publish to consume. Each
+// run also reports the machine's busy cores and (end to end) Postgres write transactions per
+// event. Last, each backbone stage alone with the CPU it costs per event (Linux /proc).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
