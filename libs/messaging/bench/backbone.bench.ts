@@ -291,7 +291,10 @@ async function rawJetStream(
   return { name: `raw JetStream, ${label(rate)}`, seconds, latencies, cores };
 }
 
-/** CPU seconds used so far by Postgres (its user's processes, ended ones too), nats-server and this process. */
+/**
+ * CPU seconds used so far by Postgres (its user's processes, ended ones too), nats-server and this
+ * process.
+ */
 function cpuNow(postgresUid: number) {
   const ticks = Number(process.env.CLK_TCK ?? 100);
   let pg = 0;
