@@ -40,11 +40,17 @@ export class CopyTuple {
   }
 
   /**
-   * A bytea field as a string of its bytes, one character per byte (latin1): for hashes compared
-   * and hashed again, cheaper than hex or a Buffer. NULL gives null.
+   * A field as a string of its bytes, one character per byte (latin1): for hashes compared and
+   * hashed again, cheaper than hex or a Buffer, and for UTF-8 text compared byte for byte without
+   * decoding it. NULL gives null.
    */
   binary(i: number): string | null {
     return this.starts[i] < 0 ? null : this.buffer.toString('latin1', this.starts[i], this.ends[i]);
+  }
+
+  /** A field's bytes, as a view into the buffer (no copy); NULL gives null. */
+  bytes(i: number): Buffer | null {
+    return this.starts[i] < 0 ? null : this.buffer.subarray(this.starts[i], this.ends[i]);
   }
 
   /** A uuid field in its text form (lowercase, hyphenated); NULL gives null. */

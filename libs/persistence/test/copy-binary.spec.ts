@@ -76,6 +76,29 @@ describe('binary COPY decoding', () => {
     );
   });
 
+  it('gives each field as bytes and as a byte string, row after row, however the stream is cut (property)', async () => {
+    const viewed = (tuple: CopyTuple) =>
+      Array.from({ length: tuple.fields }, (_, i) => {
+        const view = tuple.bytes(i);
+        return [tuple.binary(i), view && Buffer.from(view).toString('latin1')];
+      });
+    await fc.assert(
+      fc.asyncProperty(rowsArb, fc.array(fc.nat(), { maxLength: 40 }), async (rows, cuts) => {
+        const bytes = encode(rows);
+        const decoded = await decodeAll(
+          chunked(
+            bytes,
+            cuts.map((c) => c % bytes.length),
+          ),
+          viewed,
+        );
+        const latin1 = (f: Uint8Array | null) => (f === null ? null : Buffer.from(f).toString('latin1'));
+        expect(decoded).toEqual(rows.map((row) => row.map((f) => [latin1(f), latin1(f)])));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives back rows larger than the chunks that carry them, however the stream is cut (property)', async () => {
     // A row left over from one chunk is completed with a growing part of the next (4 KiB, then
     // twice as much each time): rows of up to 60 KiB take several rounds.

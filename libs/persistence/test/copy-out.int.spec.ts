@@ -78,6 +78,27 @@ describe('copyOut and binary COPY rows', () => {
     });
   });
 
+  it('holds settings for its statement only: set before the COPY, reset after', async () => {
+    const statement = `copy (select current_setting('enable_sort'), current_setting('work_mem')) to stdout (format binary)`;
+    const read = async (settings?: Record<string, string>) => {
+      const rows: (string | null)[][] = [];
+      for await (const page of binaryCopyRows(copyOut(db, statement, settings), (t) => [
+        t.text(0),
+        t.text(1),
+      ]))
+        rows.push(...page);
+      return rows;
+    };
+    const defaults = await read();
+    expect(defaults[0][1]).not.toBe('1234kB');
+    expect(await read({ enable_sort: 'off', work_mem: '1234kB' })).toEqual([['off', '1234kB']]);
+    // One connection in the pool: the same one, back to its defaults.
+    expect(await read()).toEqual(defaults);
+    const { rows } = await sql<{ sort: string }>`select current_setting('enable_sort') as sort`.execute(db);
+    expect(rows).toEqual([{ sort: 'on' }]);
+    await expect(copyOut(db, statement, { no_such_setting: 'x' }).next()).rejects.toThrow(/no_such_setting/);
+  });
+
   it('passes on an error of the statement', async () => {
     await expect(
       copyOut(db, 'copy (select * from no_such_table) to stdout (format binary)').next(),

@@ -8,12 +8,12 @@ import {
   ChainVerifier,
   ChainVerifierOptions,
   checkRange,
-  DigestEntry,
-  digestEntry,
+  PreparedEntry,
+  prepareEntry,
   RangeCheck,
   VerifyResult,
 } from './domain';
-import { digestRangePages } from './log/entry-ranges';
+import { preparedRangePages } from './log/entry-ranges';
 import type { RangeJob, WorkerInit, WorkerReply } from './parallel-verify.worker';
 
 /**
@@ -107,7 +107,7 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
       const pages =
         'entries' in source
           ? [slice(source.entries, job)]
-          : digestRangePages(source.db, job.first, job.limit);
+          : preparedRangePages(source.db, job.first, job.limit);
       settle(job.id, await checkRange(job.first, job.checkpointSizes, pages));
     }
     while (!done) await new Promise<void>((resolve) => (wake = resolve));
@@ -118,8 +118,8 @@ export async function verifyRanges(source: VerifySource, options: ParallelOption
   }
 }
 
-function slice(entries: readonly AuditEntry[], job: RangeJob): DigestEntry[] {
-  return entries.slice(job.first - 1, job.first - 1 + job.limit).map(digestEntry);
+function slice(entries: readonly AuditEntry[], job: RangeJob): PreparedEntry[] {
+  return entries.slice(job.first - 1, job.first - 1 + job.limit).map(prepareEntry);
 }
 
 function startWorker(init: WorkerInit): Worker {

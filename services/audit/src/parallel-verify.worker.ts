@@ -2,8 +2,8 @@
 // only what it runs (pg, the COPY decoder, the range checks), so it is ready in tens of ms.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPool } from '@palisade/persistence/copy';
-import { checkRange, DigestEntry, RangeCheck } from './domain/range-check';
-import { digestRangePages } from './log/entry-ranges';
+import { checkRange, PreparedEntry, RangeCheck } from './domain/range-check';
+import { preparedRangePages } from './log/entry-ranges';
 
 export interface WorkerInit {
   database?: { url: string; schema: string };
@@ -15,7 +15,7 @@ export interface RangeJob {
   limit: number;
   checkpointSizes: number[];
   /** The range's entries, when they are not read from a database. */
-  entries?: DigestEntry[];
+  entries?: PreparedEntry[];
 }
 
 export type WorkerReply = { ready: true } | { id: number; check: RangeCheck } | { id: number; error: string };
@@ -31,7 +31,7 @@ const pool = database
   : undefined;
 
 parentPort!.on('message', (job: RangeJob) => {
-  const pages = job.entries ? [job.entries] : digestRangePages(pool!, job.first, job.limit);
+  const pages = job.entries ? [job.entries] : preparedRangePages(pool!, job.first, job.limit);
   void checkRange(job.first, job.checkpointSizes, pages).then(
     (check) => parentPort!.postMessage({ id: job.id, check } satisfies WorkerReply),
     (error: Error) => parentPort!.postMessage({ id: job.id, error: error.message } satisfies WorkerReply),

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { createPublicKey } from 'node:crypto';
 import { keyRing, verifyLog } from '../src/domain';
 import { loadHead, readCheckpoints, readEntries } from '../src/log/audit-log.repository';
+import { RANGE_READ_SETTINGS, rangeQuery } from '../src/log/entry-ranges';
 import { verifyRanges } from '../src/parallel-verify';
 import { AuditHarness, startAuditHarness } from './audit-harness';
 import { ed25519 } from './audit.fixture';
@@ -91,6 +92,62 @@ describe('palisade audit verify / export', () => {
     const wrongKey = await palisade(['audit', 'verify', '--file', file, '--public-key', otherKey]);
     expect(wrongKey.stderr).toMatch(/FAILED at sequence \d+ \(checkpoint_unknown_key\)/);
     expect(wrongKey.code).toBe(1);
+  });
+
+  it('reports a query column changed in the database at its entry, in one thread and in worker threads', async () => {
+    const publicKeys = keyRing([createPublicKey(fs.readFileSync(keyFile, 'utf8'))]);
+    const checkpoints = await readCheckpoints(h.db);
+    const source = {
+      database: { url: h.database.url, schema: AUDIT.schema },
+      db: h.db,
+      lastSequence: (await loadHead(h.db)).sequence,
+    };
+    const changes = [
+      sql`org_id = org_id || 'é'`,
+      sql`subject = subject || '"'`,
+      sql`actor = 'user:someone-else'`,
+      sql`event_time = event_time + interval '1 millisecond'`,
+      sql`event_id = gen_random_uuid()`,
+    ];
+    for (const [i, change] of changes.entries()) {
+      const sequence = 5 + 7 * i;
+      await sql`alter table audit_log disable trigger audit_log_append_only`.execute(h.db);
+      await sql`create table saved_entry as select * from audit_log where sequence = ${sequence}`.execute(
+        h.db,
+      );
+      await sql`update audit_log set ${change} where sequence = ${sequence}`.execute(h.db);
+      try {
+        const serial = verifyLog(await readEntries(h.db, 0, 1e9), { publicKeys, checkpoints });
+        expect(serial).toMatchObject({ ok: false, sequence, code: 'entry_mismatch' });
+        for (const threads of [1, 3])
+          expect(await verifyRanges(source, { publicKeys, checkpoints, threads, rangeSize: 8 })).toEqual(
+            serial,
+          );
+      } finally {
+        await sql`update audit_log l set event_id = s.event_id, event_time = s.event_time, org_id = s.org_id,
+                  actor = s.actor, subject = s.subject from saved_entry s where l.sequence = s.sequence`.execute(
+          h.db,
+        );
+        await sql`drop table saved_entry`.execute(h.db);
+        await sql`alter table audit_log enable trigger audit_log_append_only`.execute(h.db);
+      }
+    }
+    expect(await verifyRanges(source, { publicKeys, checkpoints, threads: 3, rangeSize: 8 })).toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('reads each range in key order from the primary key, never through a sort', async () => {
+    const plan = await h.db.transaction().execute(async (trx) => {
+      for (const [name, value] of Object.entries(RANGE_READ_SETTINGS))
+        await sql`select set_config(${name}, ${value}, true)`.execute(trx);
+      const { rows } = await sql<{ 'QUERY PLAN': string }>`explain ${sql.raw(rangeQuery(17, 16))}`.execute(
+        trx,
+      );
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index Scan using audit_log_pkey/);
+    expect(plan).not.toMatch(/Sort/);
   });
 
   /** Two probe entries (they have a note to change) in the middle of the log. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AuditEntry } from './audit-entry';
 import { checkpointSignatureValid, SignedCheckpoint } from './checkpoint';
 import { leafHash, verifyInclusion } from './merkle';
-import { checkEntryAlone, digestEntry } from './range-check';
+import { checkEntryAlone, prepareEntry } from './range-check';
 import { ChainVerifier, VerifyFailure, VerifyResult } from './verify-log';
 
 /**
@@ -152,7 +152,7 @@ class PartialVerifier {
     });
     if (entry.sequence <= this.last)
       return fail('sequence_out_of_order', 'entries must be in sequence order');
-    const alone = checkEntryAlone(digestEntry(entry));
+    const alone = checkEntryAlone(prepareEntry(entry));
     if (alone) return fail(alone.code, alone.reason);
     if (!proof)
       return fail('checkpoint_root_mismatch', 'a filtered export needs an inclusion proof per entry');

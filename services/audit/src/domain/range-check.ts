@@ -23,19 +23,27 @@ export type VerifyFailureCode =
   | 'log_truncated';
 
 /**
- * An entry as the checks take it: an AuditEntry whose three hashes are Digests (32-byte latin1
- * strings) instead of hex. Rows read for verification are decoded to it directly.
+ * An entry as the checks take it: what its canonical text says already worked out (its SHA-256,
+ * and whether its query columns agree with it), and its three hashes as Digests (32-byte latin1
+ * strings) instead of hex. Rows read for verification are decoded to it directly, from their bytes.
  */
-export type DigestEntry = Omit<AuditEntry, 'checksum' | 'prevHash' | 'hash'> & {
+export interface PreparedEntry {
+  sequence: number;
+  /** SHA-256 of the canonical text, to compare with `checksum`. */
+  canonicalDigest: Digest;
+  /** The query column that disagrees with the canonical text (see columnMismatch), if one does. */
+  mismatchedColumn: string | undefined;
   checksum: Digest;
   prevHash: Digest;
   hash: Digest;
-};
+}
 
 /** An entry with hex hashes (in memory, from an export) in the form the checks take. */
-export function digestEntry(entry: AuditEntry): DigestEntry {
+export function prepareEntry(entry: AuditEntry): PreparedEntry {
   return {
-    ...entry,
+    sequence: entry.sequence,
+    canonicalDigest: entryChecksumDigest(entry.canonical),
+    mismatchedColumn: columnMismatch(entry, entry.canonical),
     checksum: digestFromHex(entry.checksum),
     prevHash: digestFromHex(entry.prevHash),
     hash: digestFromHex(entry.hash),
@@ -49,23 +57,18 @@ export type EntryProblem = { code: VerifyFailureCode; reason: string };
  * The checks an entry passes on its own, without its neighbours: checksum, hash from its own
  * prev_hash, and query columns against the canonical JSON. Pure; safe to run in worker threads.
  */
-export function checkEntryAlone(entry: DigestEntry): EntryProblem | undefined {
-  const checksum = entryChecksumDigest(entry.canonical);
-  if (checksum !== entry.checksum)
+export function checkEntryAlone(entry: PreparedEntry): EntryProblem | undefined {
+  if (entry.canonicalDigest !== entry.checksum)
     return { code: 'checksum_mismatch', reason: 'the canonical JSON does not match its SHA-256 checksum' };
-  const hash = chainHashDigest(entry.prevHash, checksum);
+  const hash = chainHashDigest(entry.prevHash, entry.canonicalDigest);
   if (hash === undefined) return { code: 'chain_broken', reason: 'prev_hash is not a SHA-256 hash' };
   if (hash !== entry.hash)
     return { code: 'hash_mismatch', reason: 'hash is not SHA-256(prev_hash || checksum)' };
-  let parsed: Record<string, unknown>;
-  try {
-    parsed = JSON.parse(entry.canonical) as Record<string, unknown>;
-  } catch {
-    return { code: 'not_json', reason: 'the canonical text is not JSON' };
-  }
-  const column = columnMismatch(entry, parsed ?? {});
-  if (column)
-    return { code: 'entry_mismatch', reason: `the ${column} column differs from the event's canonical JSON` };
+  if (entry.mismatchedColumn)
+    return {
+      code: 'entry_mismatch',
+      reason: `the ${entry.mismatchedColumn} column differs from the event's canonical JSON`,
+    };
   return undefined;
 }
 
@@ -127,7 +130,7 @@ export class RangeChecker {
   }
 
   /** Checks the next entry; false once a problem is found. */
-  add(entry: DigestEntry): boolean {
+  add(entry: PreparedEntry): boolean {
     if (this.check.problem) return false;
     const order = sequenceProblem(this.check.first + this.check.verified, entry);
     if (order) return this.fail(order);
@@ -161,7 +164,7 @@ export class RangeChecker {
 export async function checkRange(
   first: number,
   checkpointSizes: readonly number[],
-  pages: AsyncIterable<DigestEntry[]> | Iterable<DigestEntry[]>,
+  pages: AsyncIterable<PreparedEntry[]> | Iterable<PreparedEntry[]>,
 ): Promise<RangeCheck> {
   const checker = new RangeChecker(first, new Set(checkpointSizes));
   for await (const page of pages) for (const entry of page) if (!checker.add(entry)) return checker.finish();

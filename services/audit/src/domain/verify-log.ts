@@ -6,8 +6,8 @@ import { DigestMerkleFrontier } from './merkle';
 import {
   chainBroken,
   checkEntryAlone,
-  DigestEntry,
-  digestEntry,
+  PreparedEntry,
+  prepareEntry,
   ProblemAt,
   RangeCheck,
   sequenceProblem,
@@ -111,7 +111,7 @@ export class ChainVerifier {
   /** Checks the next entry; returns false once the log is known bad (later entries are ignored). */
   add(auditEntry: AuditEntry): boolean {
     if (this.failure || !this.inSequence(auditEntry)) return false;
-    const entry = digestEntry(auditEntry);
+    const entry = prepareEntry(auditEntry);
     const alone = checkEntryAlone(entry);
     if (alone) return this.fail(entry.sequence, alone.code, alone.reason);
     return this.link(entry);
@@ -156,7 +156,7 @@ export class ChainVerifier {
   }
 
   /** The checks that need the previous entry: the chain link, the tree, the checkpoints. */
-  private link(entry: DigestEntry): boolean {
+  private link(entry: PreparedEntry): boolean {
     if (this.prev !== entry.prevHash) return this.failWith(chainBroken(entry.sequence));
     this.prev = entry.hash;
     this.frontier.appendEntry(entry.hash);
