@@ -46,9 +46,10 @@ export type EntryColumns = Pick<AuditEntry, 'eventId' | 'time' | 'type' | 'orgId
  * RFC 8785 sorts members by name, the envelope's first member is `actor`, and every member after
  * `data` (the only one that nests) is a scalar, so the last `,"<name>":` in the text is the
  * top-level member for each name after `data` (a `,"` cannot occur inside a JSON string, where
- * every quote is escaped). That layout holds for every text the appender wrote, which is every
- * text that passes its checksum, hash chain and checkpoints (test/audit-entry.spec.ts checks it
- * against the envelope schema); a text that does not is reported by those checks.
+ * every quote is escaped). That layout holds for every text the appender wrote
+ * (test/audit-entry.spec.ts checks it against the envelope schema), and a text it did not write
+ * fails the checksum, the chain or a checkpoint's root, or lies after the newest checkpoint, where
+ * no check can tell a forgery from the original (docs/audit.md, Limits).
  *
  * Takes JavaScript strings, or UTF-8 bytes one character per byte (a row read in binary), as long
  * as the text and the columns are in the same form: the characters that matter are ASCII.
