@@ -50,8 +50,8 @@ export function digestToHex(digest: Digest): string {
 
 export const GENESIS_DIGEST = GENESIS_HASH.toString('latin1') as Digest;
 
-/** SHA-256 of the canonical JSON text (UTF-8), as a Digest. */
-export function entryChecksumDigest(canonical: string): Digest {
+/** SHA-256 of the canonical JSON text (a string, hashed as UTF-8, or its UTF-8 bytes), as a Digest. */
+export function entryChecksumDigest(canonical: string | Uint8Array): Digest {
   return hash('sha256', canonical, 'binary') as Digest;
 }
 

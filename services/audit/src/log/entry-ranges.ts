@@ -3,9 +3,8 @@
 import type { AnyDatabase } from '@palisade/persistence';
 import { binaryCopyRows, copyOut, CopyTuple } from '@palisade/persistence/copy';
 import type { Pool } from 'pg';
-import { hash } from 'node:crypto';
 import { AuditEntry, columnMismatch, EntryColumns } from '../domain/audit-entry';
-import type { Digest } from '../domain/hash-chain';
+import { Digest, entryChecksumDigest } from '../domain/hash-chain';
 import type { PreparedEntry } from '../domain/range-check';
 
 type Source = AnyDatabase | Pool;
@@ -90,7 +89,7 @@ function toEntry(row: CopyTuple): AuditEntry {
 function toPreparedEntry(row: CopyTuple): PreparedEntry {
   return {
     sequence: row.int8(0) ?? 0,
-    canonicalDigest: hash('sha256', row.bytes(7) ?? '', 'binary') as Digest,
+    canonicalDigest: entryChecksumDigest(row.bytes(7) ?? ''),
     mismatchedColumn: columnMismatch(rowColumns(row, true), row.binary(7) ?? ''),
     checksum: (row.binary(8) ?? '') as Digest,
     prevHash: (row.binary(9) ?? '') as Digest,
