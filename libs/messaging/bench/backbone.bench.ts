@@ -165,7 +165,7 @@ async function backbone(
         })
       : undefined;
   await relay.start();
-  env.store.onCommitted(() => relay.committed());
+  env.store.onCommitted((publications) => relay.committed(publications));
   await consumer?.start();
   const child =
     layout === 'two processes'

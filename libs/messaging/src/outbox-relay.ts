@@ -1,6 +1,5 @@
 import {
   AnyDatabase,
-  assignSequences,
   findUnpublished,
   markPublishedThrough,
   outboxChannel,
@@ -16,8 +15,8 @@ import { describeError, MessagingLogger, silentLogger } from './logger';
 const encoder = new TextEncoder();
 
 /**
- * How long an idle relay waits before writing its acknowledged watermark. After a crash, at most
- * this much of acknowledged events is published again (and dropped by JetStream as repeats).
+ * How long the relay waits before writing its acknowledged watermark. After a crash, about this
+ * much of acknowledged events is published again (and dropped by JetStream as repeats).
  */
 const WATERMARK_DELAY_MS = 100;
 
@@ -51,12 +50,21 @@ export interface OutboxRelayStatus {
   lastError?: string;
 }
 
+/** Committed publications held in memory, waiting for their turn; past this, they are re-read. */
+const MAX_HELD = 8_192;
+
 /**
- * Publishes committed outbox rows to JetStream with Nats-Msg-Id = event id, then marks them
- * published. One relay per service schema is leader (a Postgres advisory lock on its own
- * connection); it wakes when a local transaction commits (`committed()`), on LISTEN/NOTIFY from
- * other replicas, and polls as a fallback. A crash between publish and
- * mark re-publishes on restart and JetStream drops the duplicate.
+ * Publishes committed events to JetStream in producer-sequence order, with Nats-Msg-Id = event
+ * id, and records how far JetStream acknowledged them. One relay per service schema is leader (a
+ * Postgres advisory lock on its own connection).
+ *
+ * Appends made outside a transaction are committed with their sequences; the leader's own come
+ * to it in memory (`committed(publications)`) and are published without reading them back.
+ * Everything else is read from Postgres: what callers' transactions appended, other replicas'
+ * commits (they NOTIFY), a hole in what it holds (a reply that came late or never), what follows
+ * a failed publish, and everything after the recorded watermark when it becomes leader. It also
+ * polls as a fallback. A crash between publish and watermark re-publishes on restart and
+ * JetStream drops the duplicate.
  */
 export class OutboxRelay {
   private readonly logger: MessagingLogger;
@@ -69,8 +77,14 @@ export class OutboxRelay {
   private leader = false;
   private pumping?: Promise<void>;
   private again = false;
-  /** Rows may be sequenced but unpublished (start-up, or after a failed publish). */
-  private recovering = true;
+  /** Committed, sequenced events after `issuedThrough`, by sequence (may have holes). */
+  private readonly held = new Map<number, Publication>();
+  /** Every sequence up to this one has been handed to JetStream in this term. */
+  private issuedThrough = 0;
+  /** Postgres may hold sequenced events after `issuedThrough` that `held` lacks. */
+  private stale = true;
+  /** Resolves the drain's wait for acknowledgements when new work arrives. */
+  private wake?: () => void;
   private published = 0;
   private lastError?: string;
   private failures = 0;
@@ -125,13 +139,18 @@ export class OutboxRelay {
   }
 
   /**
-   * A transaction that appended events has committed: the leader relays at once; another
-   * replica tells the leader with a NOTIFY of its own (outside the writer's transaction, so
-   * commits are not serialized by it). Notifications are coalesced.
+   * Appended events were committed. With `publications` (an append outside a transaction): the
+   * leader publishes them from memory. Without (a caller's transaction, whose events were
+   * sequenced as it committed): the leader reads them. Another replica tells the leader with
+   * a NOTIFY of its own (outside the writer's transaction, so commits are not serialized by it);
+   * notifications are coalesced.
    */
-  committed(): void {
+  committed(publications?: readonly Publication[]): void {
     if (this.leader) {
-      void this.kick();
+      if (!publications) this.stale = true;
+      else if (this.held.size + publications.length > MAX_HELD) this.stale = true;
+      else for (const p of publications) if (p.sequence > this.issuedThrough) this.held.set(p.sequence, p);
+      this.wakeUp();
       return;
     }
     if (this.notifying) {
@@ -151,6 +170,12 @@ export class OutboxRelay {
           this.committed();
         }
       });
+  }
+
+  /** There may be new work: wake a drain waiting for acknowledgements, or start one. */
+  private wakeUp(): void {
+    this.wake?.();
+    void this.kick();
   }
 
   /** Relay now (also what a notification does). Resolves when the outbox was drained once. */
@@ -179,7 +204,11 @@ export class OutboxRelay {
     try {
       if (!this.client) await this.connect();
       if (!this.leader) await this.elect();
-      if (this.leader) await this.kick();
+      if (this.leader) {
+        // The fallback for a missed notification: look at Postgres again.
+        this.stale = true;
+        await this.kick();
+      }
     } catch (error) {
       this.fail(error);
     }
@@ -199,8 +228,11 @@ export class OutboxRelay {
       void this.disconnect();
     });
     client.on('notification', () => {
-      if (this.leader) void this.kick();
-      else {
+      if (this.leader) {
+        // Another replica committed: its events are only in Postgres.
+        this.stale = true;
+        this.wakeUp();
+      } else {
         this.elect().then(
           () => (this.leader ? this.kick() : undefined),
           (error) => this.fail(error),
@@ -221,8 +253,17 @@ export class OutboxRelay {
       [outboxChannel(this.options.schema)],
     );
     if (!rows[0].locked) return;
+    // Take over from the recorded watermark: what follows it may never have been published.
+    const { rows: state } = await sql<{
+      published_through: number;
+    }>`select published_through from relay_state`.execute(this.options.db);
+    const through = Math.max(this.acknowledgedThrough, state[0]?.published_through ?? 0);
+    this.acknowledgedThrough = through;
+    this.recordedThrough = Math.max(this.recordedThrough, state[0]?.published_through ?? 0);
+    this.issuedThrough = through;
+    this.held.clear();
+    this.stale = true;
     this.leader = true;
-    this.recovering = true;
     this.logger.info({ schema: this.options.schema }, 'outbox relay is leader');
   }
 
@@ -230,6 +271,7 @@ export class OutboxRelay {
     const client = this.client;
     this.client = undefined;
     this.leader = false;
+    this.held.clear();
     // Closing the session releases the advisory lock for another relay.
     await client?.end().catch(() => undefined);
   }
@@ -248,42 +290,29 @@ export class OutboxRelay {
   }
 
   /**
-   * Relays until the outbox is empty, with up to `depth` batches in flight: the next batch is
-   * sequenced and its publishes issued while earlier ones await their acknowledgements. Publishes
-   * leave in sequence order on one connection; the published watermark only moves over an
-   * unbroken run of acknowledged sequences, and whatever follows a failure is published again
-   * (JetStream drops the repeats by Nats-Msg-Id).
+   * Relays until nothing is left, with up to `depth` batches in flight: while earlier batches
+   * await their acknowledgements, new work is issued as it arrives. Publishes leave in sequence
+   * order on one connection; the acknowledged watermark only moves over an unbroken run of
+   * acknowledged sequences, and whatever follows a failure is published again (JetStream drops
+   * the repeats by Nats-Msg-Id).
    */
   private async drain(): Promise<void> {
-    const { db } = this.options;
     const inflight: Array<{ batch: Publication[]; acks: Promise<boolean[]> }> = [];
-    let exhausted = false;
     while (this.running && this.leader) {
-      while (!exhausted && inflight.length < this.depth) {
-        // A commit announced from here on may be missing from this batch: `again` says so.
-        this.again = false;
-        let batch: Publication[];
-        if (this.recovering) {
-          const issuedThrough = inflight.length ? inflight[inflight.length - 1].batch.at(-1)!.sequence : 0;
-          batch = await findUnpublished(
-            db,
-            this.batchSize,
-            Math.max(this.acknowledgedThrough, issuedThrough),
-          );
-          if (batch.length < this.batchSize) this.recovering = false;
-        } else {
-          batch = await assignSequences(db, this.batchSize, this.acknowledgedThrough);
-          this.recordedThrough = Math.max(this.recordedThrough, this.acknowledgedThrough);
-          // A short batch took everything committed before it; no need to ask again until told.
-          if (batch.length < this.batchSize && !this.again) exhausted = true;
-        }
-        if (batch.length > 0) inflight.push({ batch, acks: this.publish(batch) });
+      while (inflight.length < this.depth) {
+        const batch = await this.next();
+        if (batch.length === 0) break;
+        inflight.push({ batch, acks: this.publish(batch) });
       }
-      const head = inflight.shift();
-      if (!head) {
-        this.scheduleWatermark();
-        return;
+      const head = inflight[0];
+      if (!head) return;
+      if (inflight.length < this.depth) {
+        const woken = new Promise<boolean>((resolve) => (this.wake = () => resolve(true)));
+        const acknowledged = await Promise.race([head.acks.then(() => false), woken]);
+        this.wake = undefined;
+        if (acknowledged) continue;
       }
+      inflight.shift();
       const acked = await head.acks;
       const acknowledged = head.batch.filter((_, i) => acked[i]);
       await this.options.afterPublish?.(acknowledged);
@@ -294,29 +323,60 @@ export class OutboxRelay {
           : firstMissing > 0
             ? head.batch[firstMissing - 1].sequence
             : 0;
-      // The watermark rides along with the next assignment; it is written on its own only when
-      // the relay goes idle or hits a failure. Lagging is safe: past it, events are re-published.
       this.acknowledgedThrough = Math.max(this.acknowledgedThrough, through);
       this.published += acknowledged.length;
       this.options.onPublished?.(acknowledged);
       if (firstMissing !== -1) {
         await this.recordWatermark();
-        this.recovering = true;
         // Later batches may be acknowledged too; they are re-read from the watermark and repeated.
         await Promise.allSettled(inflight.map((f) => f.acks));
+        this.issuedThrough = this.acknowledgedThrough;
+        this.stale = true;
         throw new Error(
           `${head.batch.length - acknowledged.length} of ${head.batch.length} events were not acknowledged by JetStream`,
         );
       }
-      // New commits were announced: keep the pipeline full instead of draining it first.
-      if (exhausted && this.again) {
-        this.again = false;
-        exhausted = false;
-      }
+      this.scheduleWatermark();
     }
   }
 
-  /** Writes the watermark soon when the relay is idle (a busy relay writes it with each assignment). */
+  /**
+   * The next run of sequences after `issuedThrough`: from memory when it holds them; else read
+   * from Postgres when it may have them, or when it holds a later one (the next must be there: a
+   * sequence commits only after the one before it).
+   */
+  private async next(): Promise<Publication[]> {
+    // Two reads at most: a commit told during the first may have left a hole it did not cover.
+    for (let reads = 0; reads < 2; reads++) {
+      const run = this.takeRun();
+      if (run.length || !this.running || !this.leader) return run;
+      if (!this.stale && this.held.size === 0) return [];
+      this.stale = false;
+      const rows = await findUnpublished(this.options.db, this.batchSize, this.issuedThrough);
+      if (rows.length === this.batchSize) this.stale = true;
+      this.hold(rows);
+    }
+    return this.takeRun();
+  }
+
+  private hold(publications: readonly Publication[]): void {
+    for (const p of publications) if (p.sequence > this.issuedThrough) this.held.set(p.sequence, p);
+  }
+
+  /** Takes the unbroken run of held sequences that follows `issuedThrough` (at most a batch). */
+  private takeRun(): Publication[] {
+    const run: Publication[] = [];
+    while (run.length < this.batchSize) {
+      const p = this.held.get(this.issuedThrough + 1);
+      if (!p) break;
+      this.held.delete(p.sequence);
+      this.issuedThrough = p.sequence;
+      run.push(p);
+    }
+    return run;
+  }
+
+  /** Writes the watermark at most every WATERMARK_DELAY_MS, busy or idle (assignments carry it too). */
   private scheduleWatermark(): void {
     if (this.watermarkTimer || this.acknowledgedThrough <= this.recordedThrough) return;
     this.watermarkTimer = setTimeout(() => {

@@ -43,7 +43,7 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
       nc: env.nc,
     });
     await relay.start();
-    env.store.onCommitted(() => relay.committed());
+    env.store.onCommitted((publications) => relay.committed(publications));
     consumer = ledgerConsumer(ledger, env, 'balances', {
       handle: project,
       maxDeliver: 3,
@@ -386,7 +386,7 @@ describe('outbox relay leadership', () => {
       await replica.start();
       expect([leader.status().leader, replica.status().leader]).toEqual([true, false]);
       // This "replica" commits; only its non-leading relay hears about it.
-      env.store.onCommitted(() => replica.committed());
+      env.store.onCommitted((publications) => replica.committed(publications));
       await executeCommand(env.producerDb, env.store, {
         streamId: 'account/replicated',
         decider: accountDecider,

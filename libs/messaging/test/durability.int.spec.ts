@@ -66,7 +66,7 @@ describe('durability of the backbone', () => {
         nc: env.nc,
       });
       await relay.start();
-      env.store.onCommitted(() => relay!.committed());
+      env.store.onCommitted((publications) => relay!.committed(publications));
       await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished === 0, {
         description: 'outbox drained after restart',
       });
@@ -108,7 +108,7 @@ describe('durability of the backbone', () => {
     });
     try {
       await relay.start();
-      env.store.onCommitted(() => relay.committed());
+      env.store.onCommitted((publications) => relay.committed(publications));
       await consumer.start();
       const command = commandOn(env);
       await command('outage', { kind: 'open', accountId: 'outage' });

@@ -84,8 +84,8 @@ export async function executeCommand<S, C, E extends DomainEvent, Db extends Any
         });
         store.afterCommit(transaction!);
       } else {
+        // Outside a transaction the append commits on its own and hands its events to the relay.
         stored = await append(db);
-        store.afterCommit(db);
       }
       return { events: stored, state: next, version: version + stored.length };
     } catch (error) {

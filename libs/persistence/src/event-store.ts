@@ -11,6 +11,7 @@ import { AnyDatabase, asPersistence, PREPARED } from './database';
 import { v7 as uuidv7 } from 'uuid';
 import { ConcurrencyConflictError } from './errors';
 import { MicroBatcher } from './micro-batcher';
+import { Publication, withSequence } from './outbox.repository';
 
 /** A domain event: `{ type: '<entity>.<verb>', data }`. */
 export interface DomainEvent<T extends string = string, D = unknown> {
@@ -62,13 +63,58 @@ interface PreparedAppend {
   request: AppendRequest;
   envelopes: UnsequencedEnvelope[];
   subjects: string[];
+  /** The envelopes as JSON text: what `events` stores, and (with `sequence`) what is published. */
+  texts: string[];
 }
+
+/** What one append statement did: the stream's version before it, and its events' first sequence. */
+interface Appended {
+  before: number;
+  /** Outside a transaction: the producer sequence of the append's first event. */
+  firstSequence?: number;
+}
+
+/**
+ * Takes the next producer sequences for the rows of `inserted` (none when nothing was inserted):
+ * `counter.base` is the sequence before the first. The counter row stays locked until the
+ * statement's own commit, so sequences commit in order and none is ever skipped: a rolled-back
+ * statement takes its numbers back with it. Streams are locked first (the count needs `inserted`),
+ * so whoever holds the counter waits for nothing but its commit.
+ */
+const TAKE_SEQUENCES = sql`counter as (
+  update relay_state set last_sequence = last_sequence + (select count(*) from inserted)
+  where exists (select 1 from inserted)
+  returning last_sequence - (select count(*) from inserted) as base
+)`;
+
+/** The publications of an append committed with its sequences, the first being `first`. */
+function publications(prepared: PreparedAppend, first: number, recordedAt: number): Publication[] {
+  return prepared.envelopes.map((envelope, i) => ({
+    sequence: first + i,
+    subject: prepared.subjects[i],
+    eventId: envelope.id,
+    type: envelope.type,
+    traceparent: envelope.traceparent,
+    recordedAt,
+    json: withSequence(prepared.texts[i], first + i),
+  }));
+}
+
+/** Told when appended events are committed: with their publications when they are already sequenced. */
+export type CommittedListener = (publications?: readonly Publication[]) => void;
 
 const MAX_STREAM_ID = 256;
 
 /**
- * The service's event store: append with optimistic concurrency into `events`, in the same
- * transaction as an `outbox` row per event. Payloads are validated against their contract.
+ * The service's event store: append with optimistic concurrency into `events`. Payloads are
+ * validated against their contract. Every event gets a gap-free producer sequence:
+ *
+ * - outside a transaction, the append statement takes the next sequences itself (it locks the
+ *   counter in `relay_state` after its streams, until its commit a moment later): commit order is
+ *   sequence order, and the committed events go straight to the relay (`onCommitted`) to publish;
+ * - inside a caller's transaction, which may run on for a while, holding the counter would stall
+ *   every writer of the service: the events get an `outbox` row instead, and the relay sequences
+ *   them after the transaction commits (`afterCommit`).
  */
 export class EventStore {
   /** The newest definition of each domain event name: what new events are written as. */
@@ -76,9 +122,9 @@ export class EventStore {
   private readonly registry: EventRegistry;
   /** Transactions that appended; after they commit, the relay is told (see afterCommit). */
   private readonly appendedIn = new WeakSet<object>();
-  private committedListener?: () => void;
+  private committedListener?: CommittedListener;
   /** Group commit of appends made outside a transaction, per database. */
-  private readonly batchers = new WeakMap<object, MicroBatcher<PreparedAppend, number>>();
+  private readonly batchers = new WeakMap<object, MicroBatcher<PreparedAppend, Appended>>();
   private readonly loaders = new WeakMap<object, MicroBatcher<string, StreamRow[]>>();
 
   constructor(
@@ -142,26 +188,42 @@ export class EventStore {
       throw new Error(`expected version must be a non-negative integer or 'any'`);
     }
     if (request.events.length === 0) return [];
-    const prepared: PreparedAppend = { request, envelopes: this.envelopes(request), subjects: [] };
-    prepared.subjects = prepared.envelopes.map((envelope, i) =>
-      this.definitions.get(request.events[i].type)!.subject(envelope.orgid),
-    );
-    this.appendedIn.add(db);
-    const before =
-      db.isTransaction || expected === 'any'
-        ? await this.appendOne(db, prepared)
-        : await this.appendBatcher(db).submit(prepared);
-    return prepared.envelopes.map((envelope, i) => ({
+    const envelopes = this.envelopes(request);
+    const prepared: PreparedAppend = {
+      request,
+      envelopes,
+      subjects: envelopes.map((envelope, i) =>
+        this.definitions.get(request.events[i].type)!.subject(envelope.orgid),
+      ),
+      texts: envelopes.map((envelope) => JSON.stringify(envelope)),
+    };
+    let appended: Appended;
+    if (db.isTransaction) {
+      this.appendedIn.add(db);
+      appended = await this.appendOne(db, prepared, false);
+    } else {
+      const recordedAt = Date.now();
+      appended =
+        expected === 'any'
+          ? await this.appendOne(db, prepared, true)
+          : await this.appendBatcher(db).submit(prepared);
+      // Committed (the statement was its own transaction) and sequenced: hand it to the relay.
+      this.committedListener?.(publications(prepared, appended.firstSequence!, recordedAt));
+    }
+    return envelopes.map((envelope, i) => ({
       streamId: request.streamId,
-      version: before + i + 1,
+      version: appended.before + i + 1,
       event: request.events[i] as E,
       envelope,
     }));
   }
 
-  /** One append as one statement; returns the stream version before it. */
-  private async appendOne(db: Db, prepared: PreparedAppend): Promise<number> {
-    const { request, envelopes, subjects } = prepared;
+  /**
+   * One append as one statement. `sequence`: the statement commits on its own, so it takes the
+   * events' producer sequences; otherwise (a caller's transaction) it queues them in the outbox.
+   */
+  private async appendOne(db: Db, prepared: PreparedAppend, sequence: boolean): Promise<Appended> {
+    const { request, envelopes, subjects, texts } = prepared;
     const { streamId, expectedVersion: expected } = request;
     const count = envelopes.length;
     const advance =
@@ -172,26 +234,35 @@ export class EventStore {
           ? sql`insert into streams (stream_id, version) values (${streamId}, ${count}) on conflict do nothing returning 0 as before`
           : sql`update streams set version = ${expected + count} where stream_id = ${streamId} and version = ${expected}
                 returning ${expected}::int as before`;
-    const { rows } = await sql<{ before: number | null }>`${PREPARED}
+    const queue = sequence
+      ? sql`${TAKE_SEQUENCES},
+        sequenced as (
+          insert into sequences (sequence, position)
+          select counter.base + (inserted.version - advanced.before), inserted.position from inserted, counter, advanced
+          returning sequence
+        )
+        select (select before from advanced) as before, (select base from counter) as base`
+      : sql`queued as (insert into outbox (position) select position from inserted returning position)
+        select (select before from advanced) as before, (select count(*) from queued) as queued`;
+    const { rows } = await sql<{ before: number | null; base?: number | null }>`${PREPARED}
       with advanced as (${advance}),
       inserted as (
         insert into events (stream_id, version, event_id, type, org_id, subject, envelope, traceparent)
         select ${streamId}, advanced.before + v.n, v.event_id, v.type, v.org_id, v.subject, v.envelope, v.traceparent
         from advanced,
              unnest(${envelopes.map((e) => e.id)}::uuid[], ${envelopes.map((e) => e.type)}::text[], ${envelopes.map((e) => e.orgid)}::text[],
-                    ${subjects}::text[], ${envelopes.map((e) => JSON.stringify(e))}::json[], ${envelopes.map((e) => e.traceparent ?? null)}::text[])
+                    ${subjects}::text[], ${texts}::json[], ${envelopes.map((e) => e.traceparent ?? null)}::text[])
                with ordinality as v(event_id, type, org_id, subject, envelope, traceparent, n)
         order by v.n
-        returning position
+        returning position, version
       ),
-      queued as (insert into outbox (position) select position from inserted returning position)
-      select (select before from advanced) as before, (select count(*) from queued) as queued`.execute(db);
+      ${queue}`.execute(db);
     const before = rows[0]?.before;
     if (before === null || before === undefined) throw await this.conflict(db, streamId, expected);
-    return before;
+    return { before, firstSequence: sequence ? rows[0].base! + 1 : undefined };
   }
 
-  private appendBatcher(db: Db): MicroBatcher<PreparedAppend, number> {
+  private appendBatcher(db: Db): MicroBatcher<PreparedAppend, Appended> {
     let batcher = this.batchers.get(db);
     if (!batcher) {
       batcher = new MicroBatcher((batch) => this.appendMany(db, batch), { maxBatch: 256, concurrency: 4 });
@@ -201,11 +272,12 @@ export class EventStore {
   }
 
   /**
-   * Many appends (numeric expected versions, at most one per stream) as ONE statement: streams
-   * that pass their version check get their events and outbox rows, the others get a conflict.
+   * Many appends (numeric expected versions, at most one per stream) as ONE statement that
+   * commits on its own: streams that pass their version check get their events and sequences
+   * (in the order of the batch, then of each append), the others get a conflict.
    */
-  private async appendMany(db: Db, batch: PreparedAppend[]): Promise<Array<number | Error>> {
-    const outcomes: Array<number | Error | undefined> = new Array(batch.length);
+  private async appendMany(db: Db, batch: PreparedAppend[]): Promise<Array<Appended | Error>> {
+    const outcomes: Array<Appended | Error | undefined> = new Array(batch.length);
     // Two appends to one stream in one statement would both see the same version: run the
     // later ones on their own, after this batch (they will conflict unless they expected that).
     const first = new Map<string, number>();
@@ -216,14 +288,14 @@ export class EventStore {
     const included = [...first.values()];
     const streams = included.map((i) => batch[i]);
     const events = streams.flatMap((p) =>
-      p.envelopes.map((envelope, k) => ({ p, envelope, k: k + 1, subject: p.subjects[k] })),
+      p.envelopes.map((envelope, k) => ({ p, envelope, k: k + 1, subject: p.subjects[k], text: p.texts[k] })),
     );
     for (let attempt = 0; ; attempt++) {
       try {
-        const { rows } = await sql<{ stream_id: string; before: number }>`${PREPARED}
+        const { rows } = await sql<{ stream_id: string; before: number; base: number }>`${PREPARED}
           with req as (
             select * from unnest(${streams.map((p) => p.request.streamId)}::text[], ${streams.map((p) => p.request.expectedVersion as number)}::int[],
-                                 ${streams.map((p) => p.envelopes.length)}::int[]) as r(stream_id, expected, n)
+                                 ${streams.map((p) => p.envelopes.length)}::int[]) with ordinality as r(stream_id, expected, n, ord)
           ),
           created as (
             insert into streams (stream_id, version) select stream_id, n from req where expected = 0
@@ -242,19 +314,32 @@ export class EventStore {
             select e.stream_id, a.before + e.k, e.event_id, e.type, e.org_id, e.subject, e.envelope, e.traceparent
             from unnest(${events.map((e) => e.p.request.streamId)}::text[], ${events.map((e) => e.k)}::int[], ${events.map((e) => e.envelope.id)}::uuid[],
                         ${events.map((e) => e.envelope.type)}::text[], ${events.map((e) => e.envelope.orgid)}::text[], ${events.map((e) => e.subject)}::text[],
-                        ${events.map((e) => JSON.stringify(e.envelope))}::json[], ${events.map((e) => e.envelope.traceparent ?? null)}::text[])
+                        ${events.map((e) => e.text)}::json[], ${events.map((e) => e.envelope.traceparent ?? null)}::text[])
                    with ordinality as e(stream_id, k, event_id, type, org_id, subject, envelope, traceparent, ord)
             join advanced a on a.stream_id = e.stream_id
             order by e.ord
-            returning position
+            returning position, stream_id, version
           ),
-          queued as (insert into outbox (position) select position from inserted returning position)
-          select a.stream_id, a.before, (select count(*) from queued) as queued from advanced a`.execute(db);
+          ${TAKE_SEQUENCES},
+          sequenced as (
+            insert into sequences (sequence, position)
+            select counter.base + row_number() over (order by req.ord, inserted.version), inserted.position
+            from inserted join req on req.stream_id = inserted.stream_id cross join counter
+            returning sequence
+          )
+          select a.stream_id, a.before, (select base from counter) as base from advanced a`.execute(db);
         const advanced = new Map(rows.map((r) => [r.stream_id, r.before]));
+        // The sequences in the order the statement numbered them: batch order, then version.
+        let next = (rows[0]?.base ?? 0) + 1;
         for (const i of included) {
-          const before = advanced.get(batch[i].request.streamId);
-          outcomes[i] =
-            before ?? (await this.conflict(db, batch[i].request.streamId, batch[i].request.expectedVersion));
+          const { request, envelopes } = batch[i];
+          const before = advanced.get(request.streamId);
+          if (before === undefined) {
+            outcomes[i] = await this.conflict(db, request.streamId, request.expectedVersion);
+            continue;
+          }
+          outcomes[i] = { before, firstSequence: next };
+          next += envelopes.length;
         }
         break;
       } catch (error) {
@@ -264,12 +349,12 @@ export class EventStore {
     }
     for (const i of later) {
       try {
-        outcomes[i] = await this.appendOne(db, batch[i]);
+        outcomes[i] = await this.appendOne(db, batch[i], true);
       } catch (error) {
         outcomes[i] = error as Error;
       }
     }
-    return outcomes as Array<number | Error>;
+    return outcomes as Array<Appended | Error>;
   }
 
   private async conflict(
@@ -285,8 +370,11 @@ export class EventStore {
     return new ConcurrencyConflictError(streamId, expected === 'any' ? -1 : expected, current?.version ?? 0);
   }
 
-  /** Called after a transaction that appended events has committed (the runtime wakes its relay). */
-  onCommitted(listener: () => void): void {
+  /**
+   * Called when appended events are committed (the runtime hands them to its relay): with their
+   * publications for appends made outside a transaction, without for a caller's transaction.
+   */
+  onCommitted(listener: CommittedListener): void {
     this.committedListener = listener;
   }
 

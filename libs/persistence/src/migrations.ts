@@ -93,6 +93,43 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
         )`.execute(db);
     },
   },
+  '202611301700_persistence_sequence_at_commit': {
+    async up(db) {
+      // Appends made outside a transaction take their sequences in their own statement (see
+      // EventStore). Appends inside a caller's transaction queue outbox rows; this trigger gives
+      // them their sequences as that transaction commits, not before (the counter would stall
+      // every writer for as long as the transaction runs) and not after (a later append to the
+      // same stream, waiting on the stream's row, would take an earlier sequence than they).
+      // The counter is locked last and held only through the commit, so its holder waits for
+      // nothing else: no deadlock with writers that lock streams first.
+      // Security definer: a caller that may only insert events and outbox rows (the audit
+      // appender's role) still gets its events sequenced, and can do nothing else with it.
+      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+      await sql`
+        create function outbox_sequence_at_commit() returns trigger language plpgsql security definer
+        set search_path = ${sql.id(rows[0].schema)}, pg_catalog, pg_temp as $$
+        declare
+          taken bigint;
+        begin
+          update relay_state set last_sequence = last_sequence + 1 returning last_sequence into taken;
+          insert into sequences (sequence, position) values (taken, new.position);
+          delete from outbox where position = new.position;
+          return null;
+        end $$`.execute(db);
+      await sql`
+        create constraint trigger outbox_sequenced_at_commit after insert on outbox
+        deferrable initially deferred for each row execute function outbox_sequence_at_commit()`.execute(db);
+      // Rows queued before this migration: sequence them now, in their order.
+      await sql`
+        with state as (select last_sequence from relay_state for update),
+        moved as (delete from outbox returning position),
+        numbered as (
+          select position, (select last_sequence from state) + row_number() over (order by position) as sequence from moved
+        ),
+        inserted as (insert into sequences (sequence, position) select sequence, position from numbered)
+        update relay_state set last_sequence = last_sequence + (select count(*) from moved)`.execute(db);
+    },
+  },
 };
 
 /** The LISTEN channel on which an outbox relay is told that a schema's outbox has new rows. */

@@ -59,36 +59,6 @@ function toPublication(row: PublicationRow): Publication {
 }
 
 /**
- * Gives the next committed outbox rows their producer sequence, gap-free and in the order the
- * relay sees them (a rolled-back or slow transaction never leaves a hole), in ONE statement:
- * lock relay_state, move the rows from outbox to sequences, advance last_sequence — and record
- * `publishedThrough` (the acknowledged watermark) on the way, so a relay cycle commits once.
- */
-export async function assignSequences(db: Db, limit: number, publishedThrough = 0): Promise<Publication[]> {
-  const { rows } = await sql<PublicationRow>`${PREPARED}
-    with state as (select last_sequence from relay_state for update),
-    moved as (
-      delete from outbox where position in (select position from outbox order by position limit ${limit})
-      returning position
-    ),
-    numbered as (
-      select position, (select last_sequence from state) + row_number() over (order by position) as sequence from moved
-    ),
-    inserted as (insert into sequences (sequence, position) select sequence, position from numbered returning sequence, position),
-    -- Data-modifying CTEs run exactly once, read or not.
-    advanced as (
-      update relay_state
-      set last_sequence = last_sequence + (select count(*) from moved),
-          published_through = greatest(published_through, ${publishedThrough})
-      where exists (select 1 from moved) or published_through < ${publishedThrough}
-    )
-    select ${PUBLICATION_COLUMNS}
-    from inserted s ${EVENT_BY_POSITION}
-    order by s.sequence`.execute(db);
-  return rows.map(toPublication);
-}
-
-/**
  * Sequenced events not yet acknowledged by JetStream (the relay stopped or a publish failed),
  * after the recorded watermark and after `after` (what this relay already re-published).
  */

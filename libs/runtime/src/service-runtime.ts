@@ -99,7 +99,7 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
     });
     await this.relay.start();
     const relay = this.relay;
-    this.store.onCommitted(() => relay.committed());
+    this.store.onCommitted((publications) => relay.committed(publications));
     this.replay = serveReplay(nc, context, this.db, this.logger);
     this.messaging.register(
       {
