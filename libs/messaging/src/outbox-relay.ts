@@ -307,10 +307,11 @@ export class OutboxRelay {
       const head = inflight[0];
       if (!head) return;
       if (inflight.length < this.depth) {
+        // Room for more: new work is issued at once rather than after the oldest batch's acks.
         const woken = new Promise<boolean>((resolve) => (this.wake = () => resolve(true)));
-        const acknowledged = await Promise.race([head.acks.then(() => false), woken]);
+        const newWork = await Promise.race([head.acks.then(() => false), woken]);
         this.wake = undefined;
-        if (acknowledged) continue;
+        if (newWork) continue;
       }
       inflight.shift();
       const acked = await head.acks;
@@ -376,7 +377,7 @@ export class OutboxRelay {
     return run;
   }
 
-  /** Writes the watermark at most every WATERMARK_DELAY_MS, busy or idle (assignments carry it too). */
+  /** Writes the watermark at most every WATERMARK_DELAY_MS, busy or idle. */
   private scheduleWatermark(): void {
     if (this.watermarkTimer || this.acknowledgedThrough <= this.recordedThrough) return;
     this.watermarkTimer = setTimeout(() => {

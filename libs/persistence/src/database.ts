@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, PostgresPool, PostgresPoolClient, sql } from 'kysely';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResult } from 'pg';
 import { rememberPool } from './copy';
 import { createPool, DatabaseOptions } from './pool';
 import { PersistenceTables } from './tables';
@@ -54,19 +54,55 @@ function statementName(text: string): string {
   return name;
 }
 
-/** The pg pool as kysely uses it, with statements marked PREPARED run as named statements. */
+/** What a statement that has not been sent yet answers (kysely reads rows and the row count). */
+const NOTHING_SENT = { rows: [], rowCount: 0, command: '' };
+
+/**
+ * The pg pool as kysely uses it, with statements marked PREPARED run as named statements, and
+ * a transaction's BEGIN sent with its first statement when that one takes no parameters: a
+ * simple query may hold several statements, so `begin; <statement>` is one round trip instead
+ * of two (the consumers' inbox claim is written that way). A transaction that runs nothing
+ * sends nothing.
+ */
 function preparingPool(pool: Pool): PostgresPool {
   const clients = new WeakMap<PoolClient, PostgresPoolClient>();
   const wrap = (client: PoolClient): PostgresPoolClient => {
-    const query = (text: unknown, values?: readonly unknown[]) => {
-      // kysely streams with a cursor object; statements come as text with their parameters.
-      if (typeof text !== 'string') return client.query(text as never);
-      const parameters = values ? [...values] : [];
-      return text.startsWith(PREPARED_MARK)
+    let beginPending = false;
+    const send = (text: string, parameters: unknown[]) =>
+      text.startsWith(PREPARED_MARK)
         ? client.query({ name: statementName(text), text, values: parameters })
         : client.query(text, parameters);
+    const query = async (text: unknown, values?: readonly unknown[]) => {
+      // kysely streams with a cursor object; statements come as text with their parameters.
+      if (typeof text !== 'string') {
+        if (beginPending) {
+          beginPending = false;
+          await client.query('begin');
+        }
+        return client.query(text as never);
+      }
+      const parameters = values ? [...values] : [];
+      if (text === 'begin' && parameters.length === 0) {
+        beginPending = true;
+        return NOTHING_SENT;
+      }
+      if (!beginPending) return send(text, parameters);
+      beginPending = false;
+      if (text === 'commit' || text === 'rollback') return NOTHING_SENT;
+      if (parameters.length > 0 || text.startsWith(PREPARED_MARK)) {
+        await client.query('begin');
+        return send(text, parameters);
+      }
+      const results = (await client.query(`begin; ${text}`)) as unknown as QueryResult[];
+      return results[results.length - 1];
     };
-    return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+    return {
+      query: query as unknown as PostgresPoolClient['query'],
+      release: () => {
+        beginPending = false;
+        client.release();
+      },
+    };
   };
   return {
     connect: async () => {
