@@ -46,10 +46,11 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
         create trigger events_no_truncate before truncate on events
         for each statement execute function events_refuse_change()`.execute(db);
 
-      // The outbox is a queue of committed, not yet sequenced events (no foreign key: its rows are
-      // only inserted by the statement that inserts their events, and the check would cost a
-      // third of that statement). The relay moves them into `sequences`, append-only: the
-      // producer's gap-free order, which replay requests read.
+      // The outbox is a queue of events not yet sequenced (no foreign key: its rows are only
+      // inserted by the statement that inserts their events, and the check would cost a third of
+      // that statement). `sequences`, append-only, is the producer's gap-free order, which replay
+      // requests read. (Since 202611301700_persistence_sequence_at_commit, appends take their
+      // sequences as they commit and the outbox is empty outside open transactions.)
       await sql`create table outbox (position bigint primary key)`.execute(db);
       await sql`
         create table sequences (

@@ -26,13 +26,13 @@ export interface EventsTable {
   org_id: string;
   /** The NATS subject the event is published on. */
   subject: string;
-  /** The CloudEvents envelope without `sequence` (the relay assigns it). */
+  /** The CloudEvents envelope without `sequence` (in `sequences`; added when published). */
   envelope: ColumnType<Record<string, unknown>, string, never>;
   traceparent: string | null;
   recorded_at: ColumnType<Date, never, never>;
 }
 
-/** Committed events not yet given their producer sequence. */
+/** Events of an open transaction, given their producer sequence as it commits. */
 export interface OutboxTable {
   position: number;
 }
