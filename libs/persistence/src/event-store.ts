@@ -113,8 +113,9 @@ const MAX_STREAM_ID = 256;
  *   counter in `relay_state` after its streams, until its commit a moment later): commit order is
  *   sequence order, and the committed events go straight to the relay (`onCommitted`) to publish;
  * - inside a caller's transaction, which may run on for a while, holding the counter would stall
- *   every writer of the service: the events get an `outbox` row instead, and the relay sequences
- *   them after the transaction commits (`afterCommit`).
+ *   every writer of the service: the events get an `outbox` row instead, which a deferred
+ *   trigger sequences as that transaction commits (migration
+ *   202611301700_persistence_sequence_at_commit); `afterCommit` then tells the relay to read them.
  */
 export class EventStore {
   /** The newest definition of each domain event name: what new events are written as. */
