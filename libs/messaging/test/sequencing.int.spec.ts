@@ -237,6 +237,55 @@ describe('producer sequence', () => {
     }
   });
 
+  it('sequences what a transaction keeps, not what its rolled-back savepoints appended', async () => {
+    const before = await headSequence(env.producerDb);
+    const relay = relayOf();
+    env.store.onCommitted((publications) => relay.committed(publications));
+    await relay.start();
+    let trx: AnyDatabase | undefined;
+    try {
+      const kept = await env.producerDb.transaction().execute(async (t) => {
+        trx = t;
+        const first = await env.store.append(t, {
+          streamId: 'account/savepoints',
+          expectedVersion: 0,
+          events: entries(2, 'savepoints'),
+          metadata,
+        });
+        await sql`savepoint dropped`.execute(t);
+        await env.store.append(t, {
+          streamId: 'account/savepoints-dropped',
+          expectedVersion: 0,
+          events: entries(3, 'savepoints-dropped'),
+          metadata,
+        });
+        await sql`rollback to savepoint dropped`.execute(t);
+        const last = await env.store.append(t, {
+          streamId: 'account/savepoints',
+          expectedVersion: 2,
+          events: entries(1, 'savepoints'),
+          metadata,
+        });
+        return [...first, ...last].map((e) => e.envelope.id);
+      });
+      env.store.afterCommit(trx!);
+      const sequenced = (await sequencedInPostgres()).slice(before);
+      expect(sequenced.map((p) => [p.eventId, p.sequence])).toEqual(
+        kept.map((id, i) => [id, before + i + 1]),
+      );
+      await waitFor(
+        async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === before + 3,
+        {
+          description: 'the three kept events published',
+        },
+      );
+      expect((await jetStreamEnvelopes()).slice(before).map((e) => e.id)).toEqual(kept);
+    } finally {
+      await relay.stop();
+      env.store.onCommitted(() => undefined);
+    }
+  });
+
   it('never lets an open transaction hold up other writers: its events are sequenced when it commits', async () => {
     const before = await headSequence(env.producerDb);
     const relay = relayOf();
