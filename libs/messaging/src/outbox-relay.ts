@@ -298,15 +298,16 @@ export class OutboxRelay {
    */
   private async drain(): Promise<void> {
     const inflight: Array<{ batch: Publication[]; acks: Promise<boolean[]> }> = [];
-    while (this.running && this.leader) {
-      while (inflight.length < this.depth) {
+    // Once stopped, nothing new is issued, but what is in flight is settled: its watermark counts.
+    while (this.leader && (this.running || inflight.length > 0)) {
+      while (this.running && inflight.length < this.depth) {
         const batch = await this.next();
         if (batch.length === 0) break;
         inflight.push({ batch, acks: this.publish(batch) });
       }
       const head = inflight[0];
       if (!head) return;
-      if (inflight.length < this.depth) {
+      if (this.running && inflight.length < this.depth) {
         // Room for more: new work is issued at once rather than after the oldest batch's acks.
         const woken = new Promise<boolean>((resolve) => (this.wake = () => resolve(true)));
         const newWork = await Promise.race([head.acks.then(() => false), woken]);

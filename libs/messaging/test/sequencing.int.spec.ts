@@ -4,13 +4,14 @@ import {
   AnyDatabase,
   executeCommand,
   headSequence,
+  outboxBacklog,
   Publication,
   readBySequence,
   StoredEvent,
 } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { testDatabase, waitFor } from '@palisade/testing';
-import { OutboxRelay } from '../src/outbox-relay';
+import { OutboxRelay, OutboxRelayOptions } from '../src/outbox-relay';
 import { accountDecider, ledgerContext, LedgerEnv, setUpLedger } from './ledger.fixture';
 
 /**
@@ -34,7 +35,7 @@ describe('producer sequence', () => {
     await database?.drop();
   });
 
-  function relayOf(pollIntervalMs = 600_000): OutboxRelay {
+  function relayOf(options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
     return new OutboxRelay({
       db: env.producerDb,
       databaseUrl: database.url,
@@ -42,7 +43,8 @@ describe('producer sequence', () => {
       stream: ledger.context.stream,
       nc: env.nc,
       // Polling far away: only what the relay is told, and what it infers, can move it.
-      pollIntervalMs,
+      pollIntervalMs: 600_000,
+      ...options,
     });
   }
 
@@ -280,6 +282,35 @@ describe('producer sequence', () => {
         },
       );
       expect((await jetStreamEnvelopes()).slice(before).map((e) => e.id)).toEqual(kept);
+    } finally {
+      await relay.stop();
+      env.store.onCommitted(() => undefined);
+    }
+  });
+
+  it('settles what is in flight when it stops: the watermark covers it, so the next leader repeats nothing', async () => {
+    const before = await headSequence(env.producerDb);
+    let stopping: Promise<void> | undefined;
+    const relay: OutboxRelay = relayOf({
+      // Stop as soon as the first of the four batches in flight is acknowledged.
+      afterPublish: () => {
+        stopping ??= relay.stop();
+      },
+    });
+    env.store.onCommitted((publications) => relay.committed(publications));
+    await relay.start();
+    try {
+      await env.store.append(env.producerDb, {
+        streamId: 'account/in-flight',
+        expectedVersion: 0,
+        events: entries(1000, 'in-flight'),
+        metadata,
+      });
+      await waitFor(() => stopping !== undefined, { description: 'the relay told to stop' });
+      await stopping;
+      expect(relay.status().published).toBe(1000);
+      expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 0 });
+      expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(before + 1000);
     } finally {
       await relay.stop();
       env.store.onCommitted(() => undefined);
