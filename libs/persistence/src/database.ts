@@ -72,16 +72,7 @@ function preparingPool(pool: Pool): PostgresPool {
       text.startsWith(PREPARED_MARK)
         ? client.query({ name: statementName(text), text, values: parameters })
         : client.query(text, parameters);
-    const query = async (text: unknown, values?: readonly unknown[]) => {
-      // kysely streams with a cursor object; statements come as text with their parameters.
-      if (typeof text !== 'string') {
-        if (beginPending) {
-          beginPending = false;
-          await client.query('begin');
-        }
-        return client.query(text as never);
-      }
-      const parameters = values ? [...values] : [];
+    const run = async (text: string, parameters: unknown[]) => {
       if (text === 'begin' && parameters.length === 0) {
         beginPending = true;
         return NOTHING_SENT;
@@ -95,6 +86,18 @@ function preparingPool(pool: Pool): PostgresPool {
       }
       const results = (await client.query(`begin; ${text}`)) as unknown as QueryResult[];
       return results[results.length - 1];
+    };
+    const query = (text: unknown, values?: readonly unknown[]) => {
+      // kysely streams with a cursor object, which must come back as it is (not in a promise);
+      // pg sends queued queries in order, so a pending BEGIN still goes first.
+      if (typeof text !== 'string') {
+        if (beginPending) {
+          beginPending = false;
+          client.query('begin').catch(() => undefined);
+        }
+        return client.query(text as never);
+      }
+      return run(text, values ? [...values] : []);
     };
     return {
       query: query as unknown as PostgresPoolClient['query'],
