@@ -147,9 +147,8 @@ export class OutboxRelay {
    */
   committed(publications?: readonly Publication[]): void {
     if (this.leader) {
-      if (!publications) this.stale = true;
-      else if (this.held.size + publications.length > MAX_HELD) this.stale = true;
-      else for (const p of publications) if (p.sequence > this.issuedThrough) this.held.set(p.sequence, p);
+      if (!publications || this.held.size + publications.length > MAX_HELD) this.stale = true;
+      else this.hold(publications);
       this.wakeUp();
       return;
     }
@@ -257,10 +256,10 @@ export class OutboxRelay {
     const { rows: state } = await sql<{
       published_through: number;
     }>`select published_through from relay_state`.execute(this.options.db);
-    const through = Math.max(this.acknowledgedThrough, state[0]?.published_through ?? 0);
-    this.acknowledgedThrough = through;
-    this.recordedThrough = Math.max(this.recordedThrough, state[0]?.published_through ?? 0);
-    this.issuedThrough = through;
+    const recorded = state[0]?.published_through ?? 0;
+    this.acknowledgedThrough = Math.max(this.acknowledgedThrough, recorded);
+    this.recordedThrough = Math.max(this.recordedThrough, recorded);
+    this.issuedThrough = this.acknowledgedThrough;
     this.held.clear();
     this.stale = true;
     this.leader = true;
@@ -361,6 +360,7 @@ export class OutboxRelay {
     return this.takeRun();
   }
 
+  /** Keeps the publications not yet issued, by sequence. */
   private hold(publications: readonly Publication[]): void {
     for (const p of publications) if (p.sequence > this.issuedThrough) this.held.set(p.sequence, p);
   }
