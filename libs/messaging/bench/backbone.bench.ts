@@ -23,8 +23,13 @@ import { percentile, runBench } from '@palisade/testing';
 import { AnyDatabase, executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AckPolicy, connect, DeliverPolicy, headers, JsMsg, nanos, StorageType } from 'nats';
-import { OutboxRelay } from '../src/outbox-relay';
-import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from '../test/ledger.fixture';
+import {
+  accountDecider,
+  ledgerContext,
+  setUpLedger,
+  ledgerConsumer,
+  ledgerRelay,
+} from '../test/ledger.fixture';
 import { openBalances } from './projection';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -131,12 +136,7 @@ async function backbone(
   const latencies: number[] = [];
   let applied = 0;
   const relayed: number[] = [];
-  const relay = new OutboxRelay({
-    db: env.producerDb,
-    databaseUrl,
-    schema: ledger.context.schema,
-    stream: ledger.context.stream,
-    nc: env.nc,
+  const relay = ledgerRelay(ledger, env, {
     onPublished: (batch) => {
       const at = now();
       for (const p of batch) {
@@ -344,13 +344,7 @@ async function stageCosts(databaseUrl: string, natsUrl: string, postgresUid: num
       });
     }),
   );
-  const relay = new OutboxRelay({
-    db: env.producerDb,
-    databaseUrl,
-    schema: ledger.context.schema,
-    stream: ledger.context.stream,
-    nc: env.nc,
-  });
+  const relay = ledgerRelay(ledger, env);
   await line('outbox relay', async () => {
     await relay.start();
     await until(async () => {

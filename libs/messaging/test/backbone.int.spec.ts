@@ -8,7 +8,7 @@ import { DurableConsumer, EventHandlerContext } from '../src/durable-consumer';
 import { OutboxRelay } from '../src/outbox-relay';
 import { serveReplay } from '../src/replay';
 import { testDatabase, waitFor } from '@palisade/testing';
-import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer } from './ledger.fixture';
+import { accountDecider, ledgerContext, setUpLedger, ledgerConsumer, ledgerRelay } from './ledger.fixture';
 
 /** Backbone, end to end, on the shared nats-server and Postgres of this test run. */
 describe('backbone: append → outbox → JetStream → consumer → projection', () => {
@@ -35,13 +35,7 @@ describe('backbone: append → outbox → JetStream → consumer → projection'
   beforeAll(async () => {
     database = await testDatabase();
     env = await setUpLedger(ledger, database.url, process.env.NATS_URL!);
-    relay = new OutboxRelay({
-      db: env.producerDb,
-      databaseUrl: database.url,
-      schema: ledger.context.schema,
-      stream: ledger.context.stream,
-      nc: env.nc,
-    });
+    relay = ledgerRelay(ledger, env);
     await relay.start();
     env.store.onCommitted((publications) => relay.committed(publications));
     consumer = ledgerConsumer(ledger, env, 'balances', {
@@ -371,16 +365,8 @@ describe('outbox relay leadership', () => {
     const ledger = ledgerContext();
     const database = await testDatabase();
     const env = await setUpLedger(ledger, database.url, process.env.NATS_URL!);
-    const options = {
-      db: env.producerDb,
-      databaseUrl: database.url,
-      schema: ledger.context.schema,
-      stream: ledger.context.stream,
-      nc: env.nc,
-      pollIntervalMs: 600_000,
-    };
-    const leader = new OutboxRelay(options);
-    const replica = new OutboxRelay(options);
+    const leader = ledgerRelay(ledger, env, { pollIntervalMs: 600_000 });
+    const replica = ledgerRelay(ledger, env, { pollIntervalMs: 600_000 });
     try {
       await leader.start();
       await replica.start();

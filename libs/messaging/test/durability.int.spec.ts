@@ -4,7 +4,14 @@ import { executeCommand, outboxBacklog } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { OutboxRelay } from '../src/outbox-relay';
 import { privateNats, runTsChild, testDatabase, waitFor } from '@palisade/testing';
-import { accountDecider, AccountCommand, ledgerContext, setUpLedger, ledgerConsumer } from './ledger.fixture';
+import {
+  accountDecider,
+  AccountCommand,
+  ledgerContext,
+  setUpLedger,
+  ledgerConsumer,
+  ledgerRelay,
+} from './ledger.fixture';
 
 type Env = Awaited<ReturnType<typeof setUpLedger>>;
 
@@ -58,13 +65,7 @@ describe('durability of the backbone', () => {
       expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(10);
       expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 10 });
 
-      relay = new OutboxRelay({
-        db: env.producerDb,
-        databaseUrl: database.url,
-        schema: ledger.context.schema,
-        stream: ledger.context.stream,
-        nc: env.nc,
-      });
+      relay = ledgerRelay(ledger, env);
       await relay.start();
       env.store.onCommitted((publications) => relay!.committed(publications));
       await waitFor(async () => (await outboxBacklog(env.producerDb)).unpublished === 0, {
@@ -97,15 +98,7 @@ describe('durability of the backbone', () => {
     const env = await setUpLedger(ledger, database.url, nats.url);
     const seen = new Map<string, number>();
     const consumer = countingConsumer(ledger, env, seen);
-    const relay = new OutboxRelay({
-      db: env.producerDb,
-      databaseUrl: database.url,
-      schema: ledger.context.schema,
-      stream: ledger.context.stream,
-      nc: env.nc,
-      publishTimeoutMs: 1_000,
-      pollIntervalMs: 200,
-    });
+    const relay = ledgerRelay(ledger, env, { publishTimeoutMs: 1_000, pollIntervalMs: 200 });
     try {
       await relay.start();
       env.store.onCommitted((publications) => relay.committed(publications));

@@ -12,6 +12,7 @@ import { sql } from 'kysely';
 import { NatsConnection } from 'nats';
 import { connectNats } from '../src/connection';
 import { DurableConsumer, DurableConsumerOptions } from '../src/durable-consumer';
+import { OutboxRelay, OutboxRelayOptions } from '../src/outbox-relay';
 import { z } from 'zod';
 import { contextStreamConfig, deadLetterStreamConfig, ensureStream } from '../src/streams';
 
@@ -137,6 +138,7 @@ export async function setUpLedger(
   await ensureStream(jsm, deadLetterStreamConfig(ledger.consumerContext));
   const store = new EventStore(ledger.context, ledger.events);
   return {
+    databaseUrl,
     producerDb,
     consumerDb,
     nc,
@@ -173,6 +175,22 @@ export function ledgerConsumer(
     jsm: env.jsm,
     db: env.consumerDb,
     registry: ledger.registry,
+    ...options,
+  });
+}
+
+/** The outbox relay of the ledger's producer schema and stream, with `options` on top. */
+export function ledgerRelay(
+  ledger: Ledger,
+  env: LedgerEnv,
+  options: Partial<OutboxRelayOptions> = {},
+): OutboxRelay {
+  return new OutboxRelay({
+    db: env.producerDb,
+    databaseUrl: env.databaseUrl,
+    schema: ledger.context.schema,
+    stream: ledger.context.stream,
+    nc: env.nc,
     ...options,
   });
 }

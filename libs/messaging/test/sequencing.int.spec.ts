@@ -12,7 +12,7 @@ import {
 import { sql } from 'kysely';
 import { testDatabase, waitFor } from '@palisade/testing';
 import { OutboxRelay, OutboxRelayOptions } from '../src/outbox-relay';
-import { accountDecider, ledgerContext, LedgerEnv, setUpLedger } from './ledger.fixture';
+import { accountDecider, ledgerContext, LedgerEnv, ledgerRelay, setUpLedger } from './ledger.fixture';
 
 /**
  * The producer sequence (ARCHITECTURE.md, durability): gap-free, one per committed event, in
@@ -35,16 +35,33 @@ describe('producer sequence', () => {
     await database?.drop();
   });
 
-  function relayOf(options: Partial<OutboxRelayOptions> = {}): OutboxRelay {
-    return new OutboxRelay({
-      db: env.producerDb,
-      databaseUrl: database.url,
-      schema: ledger.context.schema,
-      stream: ledger.context.stream,
-      nc: env.nc,
-      // Polling far away: only what the relay is told, and what it infers, can move it.
-      pollIntervalMs: 600_000,
-      ...options,
+  let relay: OutboxRelay | undefined;
+
+  /**
+   * Starts this test's relay and tells it of every commit (through `tell`, which may delay or
+   * drop notices). Polling is far away: only what the relay is told, and what it infers, moves it.
+   */
+  async function startRelay(
+    tell: (relay: OutboxRelay, publications?: readonly Publication[]) => void = (r, p) => r.committed(p),
+    options: Partial<OutboxRelayOptions> = {},
+  ): Promise<OutboxRelay> {
+    const started = ledgerRelay(ledger, env, { pollIntervalMs: 600_000, ...options });
+    relay = started;
+    env.store.onCommitted((publications) => tell(started, publications));
+    await started.start();
+    return started;
+  }
+
+  afterEach(async () => {
+    await relay?.stop();
+    relay = undefined;
+    env.store.onCommitted(() => undefined);
+  });
+
+  /** Waits until the stream holds `count` messages. */
+  function untilPublished(count: number, description: string): Promise<unknown> {
+    return waitFor(async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === count, {
+      description,
     });
   }
 
@@ -106,102 +123,90 @@ describe('producer sequence', () => {
   );
 
   it('any mix of concurrent appends (batched, racing, in transactions, rolled back) is sequenced 1..n once, in memory as in Postgres, and published in that order', async () => {
-    const relay = relayOf();
     const told: Publication[] = [];
-    env.store.onCommitted((publications) => {
+    const relay = await startRelay((r, publications) => {
       if (publications) told.push(...publications);
-      relay.committed(publications);
+      r.committed(publications);
     });
-    await relay.start();
     let run = 0;
     const committedIds = new Set<string>();
-    try {
-      await fc.assert(
-        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), async (ops) => {
-          run++;
-          const streamId = (n: number) => `account/seq-${run}-${n}`;
-          const outcomes = await Promise.allSettled(
-            ops.map(async (o, i): Promise<StoredEvent[]> => {
-              const events = entries(o.events, `${run}-${i}`);
-              if (o.kind === 'transaction') {
-                let trx: AnyDatabase | undefined;
-                const stored = await env.producerDb.transaction().execute(async (t) => {
-                  trx = t;
-                  const appended = await env.store.append(t, {
-                    streamId: streamId(o.stream),
-                    expectedVersion: 'any',
-                    events,
-                    metadata,
-                  });
-                  if (o.rollback) throw new Error('rolled back on purpose');
-                  return appended;
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 24 }), async (ops) => {
+        run++;
+        const streamId = (n: number) => `account/seq-${run}-${n}`;
+        const outcomes = await Promise.allSettled(
+          ops.map(async (o, i): Promise<StoredEvent[]> => {
+            const events = entries(o.events, `${run}-${i}`);
+            if (o.kind === 'transaction') {
+              let trx: AnyDatabase | undefined;
+              const stored = await env.producerDb.transaction().execute(async (t) => {
+                trx = t;
+                const appended = await env.store.append(t, {
+                  streamId: streamId(o.stream),
+                  expectedVersion: 'any',
+                  events,
+                  metadata,
                 });
-                env.store.afterCommit(trx!);
-                return stored;
-              }
-              // Read, then append at that version: concurrent ops on one stream race for it.
-              const version =
-                o.kind === 'any'
-                  ? ('any' as const)
-                  : (await env.store.readStream(env.producerDb, streamId(o.stream))).length;
-              return env.store.append(env.producerDb, {
-                streamId: streamId(o.stream),
-                expectedVersion: version,
-                events,
-                metadata,
+                if (o.rollback) throw new Error('rolled back on purpose');
+                return appended;
               });
-            }),
-          );
-          for (const outcome of outcomes)
-            if (outcome.status === 'fulfilled')
-              for (const stored of outcome.value) committedIds.add(stored.envelope.id);
+              env.store.afterCommit(trx!);
+              return stored;
+            }
+            // Read, then append at that version: concurrent ops on one stream race for it.
+            const version =
+              o.kind === 'any'
+                ? ('any' as const)
+                : (await env.store.readStream(env.producerDb, streamId(o.stream))).length;
+            return env.store.append(env.producerDb, {
+              streamId: streamId(o.stream),
+              expectedVersion: version,
+              events,
+              metadata,
+            });
+          }),
+        );
+        for (const outcome of outcomes)
+          if (outcome.status === 'fulfilled')
+            for (const stored of outcome.value) committedIds.add(stored.envelope.id);
 
-          const sequenced = await sequencedInPostgres();
-          // Exactly the committed events, each once.
-          expect(new Set(sequenced.map((p) => p.eventId))).toEqual(committedIds);
-          expect(sequenced).toHaveLength(committedIds.size);
-          // What the relay was handed in memory is what Postgres holds, byte for byte.
-          const bySequence = new Map(sequenced.map((p) => [p.sequence, p]));
-          for (const p of told) {
-            const stored = bySequence.get(p.sequence)!;
-            expect({ ...p, recordedAt: 0 }).toEqual({ ...stored, recordedAt: 0 });
-          }
-          // Within a stream, sequences follow versions.
-          const versions = new Map<string, number>();
-          for (const p of sequenced) {
-            const envelope = JSON.parse(p.json) as EventEnvelope;
-            const { rows } = await sql<{ version: number }>`
+        const sequenced = await sequencedInPostgres();
+        // Exactly the committed events, each once.
+        expect(new Set(sequenced.map((p) => p.eventId))).toEqual(committedIds);
+        expect(sequenced).toHaveLength(committedIds.size);
+        // What the relay was handed in memory is what Postgres holds, byte for byte.
+        const bySequence = new Map(sequenced.map((p) => [p.sequence, p]));
+        for (const p of told) {
+          const stored = bySequence.get(p.sequence)!;
+          expect({ ...p, recordedAt: 0 }).toEqual({ ...stored, recordedAt: 0 });
+        }
+        // Within a stream, sequences follow versions.
+        const versions = new Map<string, number>();
+        for (const p of sequenced) {
+          const envelope = JSON.parse(p.json) as EventEnvelope;
+          const { rows } = await sql<{ version: number }>`
               select version from events where event_id = ${envelope.id}`.execute(env.producerDb);
-            const last = versions.get(envelope.subject ?? '') ?? 0;
-            expect(rows[0].version).toBeGreaterThan(last);
-            versions.set(envelope.subject ?? '', rows[0].version);
-          }
-          // JetStream receives them in sequence order, each once.
-          await waitFor(
-            async () =>
-              (await env.jsm.streams.info(ledger.context.stream)).state.messages === committedIds.size,
-            { description: 'every committed event published' },
-          );
-          const published = await jetStreamEnvelopes();
-          expect(published.map((e) => e.sequence)).toEqual(sequenced.map((p) => p.sequence));
-          expect(published.map((e) => e.id)).toEqual(sequenced.map((p) => p.eventId));
-        }),
-        { numRuns: 15 },
-      );
-      expect(told.length).toBeGreaterThan(0);
-      expect(relay.status().published).toBe(committedIds.size);
-    } finally {
-      await relay.stop();
-      env.store.onCommitted(() => undefined);
-    }
+          const last = versions.get(envelope.subject ?? '') ?? 0;
+          expect(rows[0].version).toBeGreaterThan(last);
+          versions.set(envelope.subject ?? '', rows[0].version);
+        }
+        // JetStream receives them in sequence order, each once.
+        await untilPublished(committedIds.size, 'every committed event published');
+        const published = await jetStreamEnvelopes();
+        expect(published.map((e) => e.sequence)).toEqual(sequenced.map((p) => p.sequence));
+        expect(published.map((e) => e.id)).toEqual(sequenced.map((p) => p.eventId));
+      }),
+      { numRuns: 15 },
+    );
+    expect(told.length).toBeGreaterThan(0);
+    expect(relay.status().published).toBe(committedIds.size);
   });
 
   it('publishes what it was never told and what it was told late, in order, once', async () => {
     const before = await headSequence(env.producerDb);
-    const relay = relayOf();
     let commits = 0;
     let late: readonly Publication[] | undefined;
-    env.store.onCommitted((publications) => {
+    const relay = await startRelay((r, publications) => {
       commits++;
       // One commit in four is lost on its way to the relay (its writer died after the commit),
       // one arrives only after the commit that followed it; the others come at once.
@@ -210,118 +215,84 @@ describe('producer sequence', () => {
         late = publications;
         return;
       }
-      relay.committed(publications);
-      if (late) relay.committed(late);
+      r.committed(publications);
+      if (late) r.committed(late);
       late = undefined;
     });
-    await relay.start();
-    try {
-      for (let i = 0; i < 40; i++) {
-        await executeCommand(env.producerDb, env.store, {
-          streamId: `account/told-${i}`,
-          decider: accountDecider,
-          command: { kind: 'open', accountId: `told-${i}` },
-          metadata,
-        });
-      }
-      await waitFor(
-        async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === before + 40,
-        {
-          description: 'all 40 published',
-        },
-      );
-      const published = await jetStreamEnvelopes();
-      expect(published.map((e) => e.sequence)).toEqual(Array.from({ length: before + 40 }, (_, i) => i + 1));
-      expect(relay.status().published).toBe(40);
-    } finally {
-      await relay.stop();
-      env.store.onCommitted(() => undefined);
+    for (let i = 0; i < 40; i++) {
+      await executeCommand(env.producerDb, env.store, {
+        streamId: `account/told-${i}`,
+        decider: accountDecider,
+        command: { kind: 'open', accountId: `told-${i}` },
+        metadata,
+      });
     }
+    await untilPublished(before + 40, 'all 40 published');
+    const published = await jetStreamEnvelopes();
+    expect(published.map((e) => e.sequence)).toEqual(Array.from({ length: before + 40 }, (_, i) => i + 1));
+    expect(relay.status().published).toBe(40);
   });
 
   it('sequences what a transaction keeps, not what its rolled-back savepoints appended', async () => {
     const before = await headSequence(env.producerDb);
-    const relay = relayOf();
-    env.store.onCommitted((publications) => relay.committed(publications));
-    await relay.start();
+    await startRelay();
     let trx: AnyDatabase | undefined;
-    try {
-      const kept = await env.producerDb.transaction().execute(async (t) => {
-        trx = t;
-        const first = await env.store.append(t, {
-          streamId: 'account/savepoints',
-          expectedVersion: 0,
-          events: entries(2, 'savepoints'),
-          metadata,
-        });
-        await sql`savepoint dropped`.execute(t);
-        await env.store.append(t, {
-          streamId: 'account/savepoints-dropped',
-          expectedVersion: 0,
-          events: entries(3, 'savepoints-dropped'),
-          metadata,
-        });
-        await sql`rollback to savepoint dropped`.execute(t);
-        const last = await env.store.append(t, {
-          streamId: 'account/savepoints',
-          expectedVersion: 2,
-          events: entries(1, 'savepoints'),
-          metadata,
-        });
-        return [...first, ...last].map((e) => e.envelope.id);
+    const kept = await env.producerDb.transaction().execute(async (t) => {
+      trx = t;
+      const first = await env.store.append(t, {
+        streamId: 'account/savepoints',
+        expectedVersion: 0,
+        events: entries(2, 'savepoints'),
+        metadata,
       });
-      env.store.afterCommit(trx!);
-      const sequenced = (await sequencedInPostgres()).slice(before);
-      expect(sequenced.map((p) => [p.eventId, p.sequence])).toEqual(
-        kept.map((id, i) => [id, before + i + 1]),
-      );
-      await waitFor(
-        async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === before + 3,
-        {
-          description: 'the three kept events published',
-        },
-      );
-      expect((await jetStreamEnvelopes()).slice(before).map((e) => e.id)).toEqual(kept);
-    } finally {
-      await relay.stop();
-      env.store.onCommitted(() => undefined);
-    }
+      await sql`savepoint dropped`.execute(t);
+      await env.store.append(t, {
+        streamId: 'account/savepoints-dropped',
+        expectedVersion: 0,
+        events: entries(3, 'savepoints-dropped'),
+        metadata,
+      });
+      await sql`rollback to savepoint dropped`.execute(t);
+      const last = await env.store.append(t, {
+        streamId: 'account/savepoints',
+        expectedVersion: 2,
+        events: entries(1, 'savepoints'),
+        metadata,
+      });
+      return [...first, ...last].map((e) => e.envelope.id);
+    });
+    env.store.afterCommit(trx!);
+    const sequenced = (await sequencedInPostgres()).slice(before);
+    expect(sequenced.map((p) => [p.eventId, p.sequence])).toEqual(kept.map((id, i) => [id, before + i + 1]));
+    await untilPublished(before + 3, 'the three kept events published');
+    expect((await jetStreamEnvelopes()).slice(before).map((e) => e.id)).toEqual(kept);
   });
 
   it('settles what is in flight when it stops: the watermark covers it, so the next leader repeats nothing', async () => {
     const before = await headSequence(env.producerDb);
     let stopping: Promise<void> | undefined;
-    const relay: OutboxRelay = relayOf({
+    const relay: OutboxRelay = await startRelay(undefined, {
       // Stop as soon as the first of the four batches in flight is acknowledged.
       afterPublish: () => {
         stopping ??= relay.stop();
       },
     });
-    env.store.onCommitted((publications) => relay.committed(publications));
-    await relay.start();
-    try {
-      await env.store.append(env.producerDb, {
-        streamId: 'account/in-flight',
-        expectedVersion: 0,
-        events: entries(1000, 'in-flight'),
-        metadata,
-      });
-      await waitFor(() => stopping !== undefined, { description: 'the relay told to stop' });
-      await stopping;
-      expect(relay.status().published).toBe(1000);
-      expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 0 });
-      expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(before + 1000);
-    } finally {
-      await relay.stop();
-      env.store.onCommitted(() => undefined);
-    }
+    await env.store.append(env.producerDb, {
+      streamId: 'account/in-flight',
+      expectedVersion: 0,
+      events: entries(1000, 'in-flight'),
+      metadata,
+    });
+    await waitFor(() => stopping !== undefined, { description: 'the relay told to stop' });
+    await stopping;
+    expect(relay.status().published).toBe(1000);
+    expect(await outboxBacklog(env.producerDb)).toEqual({ unsequenced: 0, unpublished: 0 });
+    expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(before + 1000);
   });
 
   it('never lets an open transaction hold up other writers: its events are sequenced when it commits', async () => {
     const before = await headSequence(env.producerDb);
-    const relay = relayOf();
-    env.store.onCommitted((publications) => relay.committed(publications));
-    await relay.start();
+    await startRelay();
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let appended!: () => void;
@@ -347,21 +318,11 @@ describe('producer sequence', () => {
         events: entries(2, 'meanwhile'),
         metadata,
       });
-      await waitFor(
-        async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === before + 2,
-        {
-          description: 'the other writer published while the transaction is open',
-        },
-      );
+      await untilPublished(before + 2, 'the other writer published while the transaction is open');
       release();
       await open;
       env.store.afterCommit(trx!);
-      await waitFor(
-        async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === before + 3,
-        {
-          description: 'the transaction published after its commit',
-        },
-      );
+      await untilPublished(before + 3, 'the transaction published after its commit');
       const published = (await jetStreamEnvelopes()).slice(before);
       expect(published.map((e) => [e.subject, e.sequence])).toEqual([
         ['account/meanwhile', before + 1],
@@ -371,8 +332,6 @@ describe('producer sequence', () => {
       await sequencedInPostgres();
     } finally {
       release();
-      await relay.stop();
-      env.store.onCommitted(() => undefined);
     }
   });
 });
