@@ -379,11 +379,11 @@ describe('outbox relay leadership', () => {
         command: { kind: 'open', accountId: 'replicated' },
         metadata: { orgId: 'org-r', actor: 'system' },
       });
-      // Polling is 10 minutes away: only the notification can have woken the leader.
-      await waitFor(async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === 1, {
-        description: 'event relayed by the leader',
-      });
+      // Polling is 10 minutes away: only the notification can have woken the leader. Its count
+      // moves when JetStream's acknowledgement arrives, after the stream has stored the event.
+      await waitFor(() => leader.status().published >= 1, { description: 'event relayed by the leader' });
       expect(leader.status().published).toBe(1);
+      expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(1);
       expect(replica.status().published).toBe(0);
       await leader.stop();
       // The leader goes away: told by its NOTIFY, the replica takes the lock at once (its
@@ -398,10 +398,12 @@ describe('outbox relay leadership', () => {
         command: { kind: 'open', accountId: 'after-failover' },
         metadata: { orgId: 'org-r', actor: 'system' },
       });
-      await waitFor(async () => (await env.jsm.streams.info(ledger.context.stream)).state.messages === 2, {
+      await waitFor(() => replica.status().published >= 1, {
         description: 'event relayed by the new leader',
       });
       expect(replica.status().published).toBe(1);
+      expect((await env.jsm.streams.info(ledger.context.stream)).state.messages).toBe(2);
+      expect(leader.status().published).toBe(1);
     } finally {
       await replica.stop();
       await leader.stop();
