@@ -2,6 +2,7 @@ import {
   AnyDatabase,
   findUnpublished,
   markPublishedThrough,
+  publishedThrough,
   outboxChannel,
   Publication,
 } from '@palisade/persistence';
@@ -214,7 +215,7 @@ export class OutboxRelay {
     const interval = this.leader
       ? this.pollIntervalMs
       : Math.min(this.pollIntervalMs, this.options.electionIntervalMs ?? 1_000);
-    this.schedule(this.failures ? Math.min(interval, 50 * 2 ** Math.min(this.failures, 6)) : interval);
+    this.schedule(this.failures ? this.retryDelay(interval) : interval);
   }
 
   private async connect(): Promise<void> {
@@ -253,10 +254,7 @@ export class OutboxRelay {
     );
     if (!rows[0].locked) return;
     // Take over from the recorded watermark: what follows it may never have been published.
-    const { rows: state } = await sql<{
-      published_through: number;
-    }>`select published_through from relay_state`.execute(this.options.db);
-    const recorded = state[0]?.published_through ?? 0;
+    const recorded = await publishedThrough(this.options.db);
     this.acknowledgedThrough = Math.max(this.acknowledgedThrough, recorded);
     this.recordedThrough = Math.max(this.recordedThrough, recorded);
     this.issuedThrough = this.acknowledgedThrough;
@@ -284,7 +282,7 @@ export class OutboxRelay {
       this.failures = 0;
     } catch (error) {
       this.fail(error);
-      this.schedule(Math.min(this.pollIntervalMs, 50 * 2 ** Math.min(this.failures, 6)));
+      this.schedule(this.retryDelay(this.pollIntervalMs));
     }
   }
 
@@ -415,6 +413,11 @@ export class OutboxRelay {
           ),
       ),
     );
+  }
+
+  /** After `failures` failures in a row: 50 ms doubling (at most 3.2 s), never beyond `interval`. */
+  private retryDelay(interval: number): number {
+    return Math.min(interval, 50 * 2 ** Math.min(this.failures, 6));
   }
 
   private fail(error: unknown): void {

@@ -95,10 +95,18 @@ export async function readBySequence(
   return rows.map(toPublication);
 }
 
-/** The last sequence the relay assigned. */
+/** The last producer sequence taken (by an append, or at a transaction's commit). */
 export async function headSequence(db: Db): Promise<number> {
   const { rows } = await sql<{ last_sequence: number }>`select last_sequence from relay_state`.execute(db);
   return rows[0]?.last_sequence ?? 0;
+}
+
+/** The recorded watermark: every sequence up to it is acknowledged by JetStream. */
+export async function publishedThrough(db: Db): Promise<number> {
+  const { rows } = await sql<{
+    published_through: number;
+  }>`select published_through from relay_state`.execute(db);
+  return rows[0]?.published_through ?? 0;
 }
 
 /** Events not yet sequenced / sequenced but not yet acknowledged by JetStream. */
