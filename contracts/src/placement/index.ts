@@ -1,2 +1,3 @@
 export * from './placement.constants';
 export * from './placement.events';
+export * from './placement.rpc';

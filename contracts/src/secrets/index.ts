@@ -1,2 +1,3 @@
 export * from './secrets.constants';
 export * from './secrets.events';
+export * from './secrets.rpc';
