@@ -32,6 +32,8 @@ export interface EnsureCommandOptions {
 }
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+/** Several processes (jest workers, `palisade dev`) may install at once: wait for dpkg's lock instead of failing. */
+const APT_LOCK_WAIT = ['-o', 'DPkg::Lock::Timeout=600'];
 
 /** The absolute path of `command` on the search path, if it is there and executable. */
 export function findCommand(command: string, searchPath = defaultSearchPath()): string | undefined {
@@ -68,9 +70,18 @@ export function ensureCommand(options: EnsureCommandOptions): string {
     );
     const sudo = os.userInfo().uid === 0 ? [] : ['sudo', '-n'];
     const install = () =>
-      run([...sudo, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', options.debianPackage]);
+      run([
+        ...sudo,
+        'apt-get',
+        ...APT_LOCK_WAIT,
+        'install',
+        '-y',
+        '-q',
+        '--no-install-recommends',
+        options.debianPackage,
+      ]);
     if (!install().ok) {
-      run([...sudo, 'apt-get', 'update', '-q']);
+      run([...sudo, 'apt-get', ...APT_LOCK_WAIT, 'update', '-q']);
       const retried = install();
       if (!retried.ok)
         throw missing(options, `apt-get install ${options.debianPackage} failed: ${retried.output}`);
