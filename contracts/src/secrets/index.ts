@@ -1,3 +1,4 @@
 export * from './secrets.constants';
 export * from './secrets.events';
+export * from './secrets.http';
 export * from './secrets.rpc';

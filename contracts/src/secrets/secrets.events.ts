@@ -68,6 +68,51 @@ export const inputsResolved = defineEvent({
     .strict(),
 });
 
+/**
+ * Why a resolve was refused (stable codes; the runtime-scheduler fails the wake with them).
+ * Every refusal is recorded as `inputs.refused`, so it lands in the audit log.
+ */
+export const RESOLVE_REFUSALS = [
+  /** No runtime.wake_requested with this runtime id was seen. */
+  'runtime_unknown',
+  /** The runtime started, slept or failed: secrets are resolved only while it wakes. */
+  'runtime_not_waking',
+  /** The runtime belongs to another organization than the request names. */
+  'runtime_other_organization',
+  /** The runtime belongs to another workspace than the request names. */
+  'runtime_other_workspace',
+  /** An input the workspace's manifest (as of the wake) does not declare. */
+  'undeclared_input',
+  /** A reviewer's dev link woke the runtime and the workspace does not allow secrets then. */
+  'devlink_wake_without_secrets',
+  /** A declared input has no value: it was never set, or it was deleted. */
+  'secret_missing',
+  /** The backend (SSM or the local store) could not return a value. */
+  'backend_failed',
+] as const;
+export const resolveRefusalSchema = z.enum(RESOLVE_REFUSALS);
+export type ResolveRefusal = z.infer<typeof resolveRefusalSchema>;
+
+export const inputsRefused = defineEvent({
+  context: ctx,
+  entity: 'inputs',
+  verb: 'refused',
+  description:
+    'A resolve for a runtime was refused (not waking, another workspace, an undeclared or missing input): names and the reason only.',
+  data: z
+    .object({
+      orgId: orgIdSchema,
+      workspaceId: workspaceIdSchema,
+      runtimeId: runtimeIdSchema,
+      inputs: z.array(secretNameSchema).max(100),
+      reason: resolveRefusalSchema,
+      /** The inputs the reason is about (undeclared or missing ones), when it is about some. */
+      offending: z.array(secretNameSchema).max(100).optional(),
+      refusedAt: timestamp,
+    })
+    .strict(),
+});
+
 export const secretKeyRotated = defineEvent({
   context: ctx,
   entity: 'secret_key',
@@ -89,6 +134,7 @@ export const SECRETS_EVENTS = [
   secretUpdated,
   secretDeleted,
   inputsResolved,
+  inputsRefused,
   secretKeyRotated,
 ] as const satisfies readonly EventDefinition[];
 

@@ -4,7 +4,12 @@ import { runtimeIdSchema, secretNameSchema } from '../runtime-scheduler/runtime-
 
 /** Request/reply names served by secrets: `rpc.secrets.<name>`. */
 export const SECRETS_RPC = {
-  /** body: ResolveRequest → ResolveReply (asked by the runtime-scheduler while a runtime wakes). */
+  /**
+   * body: ResolveRequest → ResolveReply (asked by the runtime-scheduler while a runtime wakes),
+   * or `{ error: { code, message } }` with code one of RESOLVE_REFUSALS (recorded as
+   * inputs.refused), `invalid_resolve` (the request does not parse) or `view_behind` (secrets has
+   * not seen the wake at `atLeast` yet: ask again).
+   */
   resolve: 'resolve',
 } as const;
 

@@ -1,7 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { serviceAccessTokenProviders } from '@palisade/auth';
 import { SECRETS, SECRETS_EVENTS } from '@palisade/contracts';
-import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { secretsMigrations } from '../migrations';
+import { secretBackendProviders } from './backends/backend.provider';
+import { ResolveCommands } from './commands/resolve.commands';
+import { SecretCommands } from './commands/secret.commands';
+import { RuntimeViewConsumer } from './projections/runtime-view.consumer';
+import { RuntimeViewPosition } from './projections/runtime-view.position';
+import { SecretsRpcHandlers } from './rpc/secrets.rpc';
 import { SecretsConfig } from './secrets.config';
 
 /** The secrets service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
@@ -15,6 +22,17 @@ export class SecretsModule {
           serviceRuntimeOptions(SECRETS, SECRETS_EVENTS, secretsMigrations, config),
         ),
       ],
+      controllers: [RuntimeViewConsumer, SecretsRpcHandlers],
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: config },
+        ...secretBackendProviders(),
+        RuntimeViewPosition,
+        SecretCommands,
+        ResolveCommands,
+        // Who calls (JWKS and revocations from identity over NATS); what they may do is authorization's.
+        ...serviceAccessTokenProviders(config),
+      ],
+      exports: [SecretCommands, ResolveCommands],
     };
   }
 }

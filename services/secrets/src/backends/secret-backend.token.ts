@@ -1,0 +1,2 @@
+/** Injection token of the configured SecretBackend. */
+export const SECRET_BACKEND = Symbol.for('palisade.secrets.backend');
