@@ -8,6 +8,7 @@ import { ResolveCommands } from './commands/resolve.commands';
 import { SecretCommands } from './commands/secret.commands';
 import { RuntimeViewConsumer } from './projections/runtime-view.consumer';
 import { RuntimeViewPosition } from './projections/runtime-view.position';
+import { SecretQueries } from './queries/secret.queries';
 import { SecretsRpcHandlers } from './rpc/secrets.rpc';
 import { SecretsConfig } from './secrets.config';
 
@@ -29,10 +30,11 @@ export class SecretsModule {
         RuntimeViewPosition,
         SecretCommands,
         ResolveCommands,
+        SecretQueries,
         // Who calls (JWKS and revocations from identity over NATS); what they may do is authorization's.
         ...serviceAccessTokenProviders(config),
       ],
-      exports: [SecretCommands, ResolveCommands],
+      exports: [SecretCommands, ResolveCommands, SecretQueries],
     };
   }
 }

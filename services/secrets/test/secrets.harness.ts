@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RUNTIME_SCHEDULER, SECRETS, SECRETS_RPC } from '@palisade/contracts';
+import { resolveReplySchema, RUNTIME_SCHEDULER, SECRETS, SECRETS_RPC } from '@palisade/contracts';
+import { generateBoxKeyPair, openBox } from '@palisade/crypto';
 import type { SecretsEvent } from '@palisade/contracts';
 import { inboxPrefix, natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
 import { createDatabase } from '@palisade/persistence';
@@ -98,6 +99,27 @@ export async function startSecretsHarness(
       const data = body instanceof Uint8Array ? body : encoder.encode(JSON.stringify(body));
       const reply = await caller.request(rpcSubject(SECRETS, SECRETS_RPC.resolve), data, { timeout: 5_000 });
       return JSON.parse(decoder.decode(reply.data)) as Record<string, unknown>;
+    },
+    /**
+     * A wake of the workspace, then a resolve of `inputs` as the runtime-scheduler asks it (its
+     * own key, the wake's sequence as `atLeast`): the reply, and the values when it was sealed.
+     */
+    async wakeAndResolve(orgId: string, workspaceId: string, inputs: string[]) {
+      const key = generateBoxKeyPair();
+      const { runtimeId, sequence } = await schedulerOf(running.app).wake(orgId, workspaceId);
+      const reply = await this.resolve({
+        orgId,
+        workspaceId,
+        runtimeId,
+        inputs,
+        publicKey: key.publicKey,
+        atLeast: sequence,
+      });
+      const sealed = 'sealed' in reply ? resolveReplySchema.parse(reply).sealed : undefined;
+      const values =
+        sealed &&
+        (JSON.parse(openBox(sealed, key.privateKey, runtimeId).toString('utf8')) as Record<string, string>);
+      return { runtimeId, reply, values };
     },
     /** The events secrets recorded (of one type, when given), oldest first, as `{ type, data }`. */
     async events<T extends SecretsEvent['type'] = SecretsEvent['type']>(

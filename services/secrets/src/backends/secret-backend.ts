@@ -11,8 +11,9 @@ export interface SecretKey {
  * Where a version's value lives in a backend, kept in the `secrets` table beside the metadata
  * (never in events): the local store's row version, or the SSM parameter and its version.
  */
-export type SecretRef =
-  { backend: 'local'; version: number } | { backend: 'ssm'; parameter: string; version: number };
+export type SecretRef = LocalRef | SsmRef;
+export type LocalRef = { backend: 'local'; version: number };
+export type SsmRef = { backend: 'ssm'; parameter: string; version: number };
 
 /** What a backend can say about a secret without reading its value. */
 export interface BackendEntry {

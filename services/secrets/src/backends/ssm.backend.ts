@@ -7,7 +7,14 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import type { AnyDatabase } from '@palisade/persistence';
-import { BackendEntry, SecretBackend, SecretBackendError, SecretKey, SecretRef } from './secret-backend';
+import {
+  BackendEntry,
+  SecretBackend,
+  SecretBackendError,
+  SecretKey,
+  SecretRef,
+  SsmRef,
+} from './secret-backend';
 
 export interface SsmBackendOptions {
   region: string;
@@ -57,7 +64,7 @@ export class SsmSecretBackend implements SecretBackend {
     return this.options.kmsKey.replaceAll('{org}', orgId);
   }
 
-  async put(_trx: AnyDatabase, key: SecretKey, _version: number, value: string): Promise<SecretRef> {
+  async put(_trx: AnyDatabase, key: SecretKey, _version: number, value: string): Promise<SsmRef> {
     const parameter = this.parameterName(key);
     try {
       const put = await this.client.send(

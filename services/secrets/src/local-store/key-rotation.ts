@@ -24,7 +24,12 @@ const BATCH = 200;
  * Interrupted, it resumes where it stopped when run again (a key left `retiring` is finished
  * first). Values are never decrypted: only their data keys are.
  */
-export async function rotateLocalMasterKey(db: AnyDatabase, keyFile: string): Promise<RotationResult> {
+export async function rotateLocalMasterKey(
+  db: AnyDatabase,
+  keyFile: string,
+  options: { batchSize?: number; afterBatch?: (rewrapped: number) => Promise<void> } = {},
+): Promise<RotationResult> {
+  const batchSize = options.batchSize ?? BATCH;
   const ring = readKeyFile(keyFile);
   if (!ring) throw new KeyFileError(`the master key file ${keyFile} does not exist`);
   const rows = await masterKeyRows(db);
@@ -57,7 +62,7 @@ export async function rotateLocalMasterKey(db: AnyDatabase, keyFile: string): Pr
         key_id: string;
         wrapped_key: Buffer;
       }>`select org_id, workspace_id, name, version, key_id, wrapped_key from local_values
-         where key_id <> ${current} limit ${BATCH} for update`.execute(trx);
+         where key_id <> ${current} limit ${batchSize} for update`.execute(trx);
       for (const row of batch) {
         const from = { keyId: row.key_id, key: ring.keys.get(row.key_id)! };
         if (!from.key) throw new KeyFileError(`the master key ${row.key_id} is not in ${keyFile}`);
@@ -74,7 +79,8 @@ export async function rotateLocalMasterKey(db: AnyDatabase, keyFile: string): Pr
       return batch.length;
     });
     rewrapped += done;
-    if (done < BATCH) {
+    await options.afterBatch?.(rewrapped);
+    if (done < batchSize) {
       const { rows: left } = await sql<{ n: number }>`
         select count(*)::int as n from local_values where key_id <> ${current}`.execute(db);
       if (left[0].n === 0) break;

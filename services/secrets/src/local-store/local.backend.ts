@@ -2,6 +2,7 @@ import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
 import {
   BackendEntry,
+  LocalRef,
   SecretBackend,
   SecretBackendError,
   SecretKey,
@@ -80,7 +81,7 @@ export class LocalSecretBackend implements SecretBackend {
     return key;
   }
 
-  async put(trx: AnyDatabase, key: SecretKey, version: number, value: string): Promise<SecretRef> {
+  async put(trx: AnyDatabase, key: SecretKey, version: number, value: string): Promise<LocalRef> {
     const keyId = await currentKeyId(trx);
     const envelope = sealValue(this.key(keyId), keyId, { ...key, version }, value);
     await sql`insert into local_values (org_id, workspace_id, name, version, key_id, wrapped_key, iv, ciphertext, tag)
