@@ -7,3 +7,4 @@ export * from './clickhouse';
 export * from './oidc-provider';
 export * from './test-clock';
 export * from './decider';
+export * from './docker';
