@@ -7,7 +7,6 @@ export * from './secrets.config';
 export * from './secrets.module';
 export { rotateMasterKey } from './commands/key-rotation.commands';
 export { secretValueFromBytes } from './domain/secret-value';
-export { SecretRuleError } from './domain/secret-rule.error';
 
 /** How `palisade dev` and `palisade serve --target secrets` run this service. */
 export const secretsService = defineService({

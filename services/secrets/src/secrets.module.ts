@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { serviceAccessTokenProviders } from '@palisade/auth';
 import { SECRETS, SECRETS_EVENTS } from '@palisade/contracts';
-import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { secretsMigrations } from '../migrations';
 import { secretBackendProviders } from './backends/backend.provider';
 import { ResolveCommands } from './commands/resolve.commands';
@@ -25,7 +25,6 @@ export class SecretsModule {
       ],
       controllers: [RuntimeViewConsumer, SecretsRpcHandlers],
       providers: [
-        { provide: SERVICE_CONFIG, useValue: config },
         ...secretBackendProviders(),
         RuntimeViewPosition,
         SecretCommands,

@@ -4,8 +4,6 @@ import { sql } from 'kysely';
 import { rotateMasterKey } from '../src';
 import { SecretsHarness, startSecretsHarness } from './secrets.harness';
 
-const actor = 'user:olga';
-
 describe('the local store: envelopes in Postgres, a 0600 master key file, rotation without downtime', () => {
   let h: SecretsHarness;
   const orgId = uniqueId('org');
@@ -37,7 +35,7 @@ describe('the local store: envelopes in Postgres, a 0600 master key file, rotati
 
   it('creates the key file 0600 and keeps only ciphertext in Postgres', async () => {
     expect(fs.statSync(h.keyFile).mode & 0o777).toBe(0o600);
-    await h.secrets.set({ orgId, workspaceId: 'api', name: 'KEY_0' }, 'plain-canary-value', 'olga', actor);
+    await h.set({ orgId, workspaceId: 'api', name: 'KEY_0' }, 'plain-canary-value');
     const { rows } = await sql<{ row: string }>`select local_values::text as row from local_values`.execute(
       h.db,
     );
@@ -53,7 +51,7 @@ describe('the local store: envelopes in Postgres, a 0600 master key file, rotati
       await Promise.all(
         names.map(async (name) => {
           expected[name] = `${name}-v${round}`;
-          await h.secrets.set({ orgId, workspaceId: 'api', name }, expected[name], 'olga', actor);
+          await h.set({ orgId, workspaceId: 'api', name }, expected[name]);
         }),
       );
     const [before] = await keyRows();
@@ -66,7 +64,7 @@ describe('the local store: envelopes in Postgres, a 0600 master key file, rotati
       (last = last.then(async () => {
         const name = names[round++ % names.length];
         expected[name] = `${name}-during-${round}`;
-        await h.secrets.set({ orgId, workspaceId: 'api', name }, expected[name], 'olga', actor);
+        await h.set({ orgId, workspaceId: 'api', name }, expected[name]);
         expect(await resolveAll()).toEqual(expected);
       }));
     let rotating = true;

@@ -5,9 +5,6 @@ import { generateBoxKeyPair, openBox, SealedBoxError } from '@palisade/crypto';
 import { uniqueId, waitFor } from '@palisade/testing';
 import { SecretsHarness, startSecretsHarness } from './secrets.harness';
 
-const by = 'olga';
-const actor = 'user:olga';
-
 describe('rpc.secrets.resolve: declared inputs of a waking runtime, sealed to its key', () => {
   let h: SecretsHarness;
 
@@ -26,7 +23,7 @@ describe('rpc.secrets.resolve: declared inputs of a waking runtime, sealed to it
   ) {
     const orgId = uniqueId('org');
     for (const [name, value] of Object.entries(values))
-      await h.secrets.set({ orgId, workspaceId: 'api', name }, value, by, actor);
+      await h.set({ orgId, workspaceId: 'api', name }, value);
     await h.scheduler.workspace(orgId, 'api', declared, options);
     return orgId;
   }
@@ -47,7 +44,7 @@ describe('rpc.secrets.resolve: declared inputs of a waking runtime, sealed to it
       DATABASE_URL: 'postgres://u:p1@db/app',
       API_KEY: 'k-1',
     });
-    await h.secrets.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'k-2', by, actor);
+    await h.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'k-2');
     const key = generateBoxKeyPair();
     const { runtimeId, sequence } = await h.scheduler.wake(orgId, 'api');
     // No waiting by the test: the request names the wake's sequence and secrets waits for it.
@@ -121,7 +118,7 @@ describe('rpc.secrets.resolve: declared inputs of a waking runtime, sealed to it
     it('an input the workspace does not declare, and another workspace’s input', async () => {
       const orgId = await setup(['API_KEY'], { API_KEY: 'k', OTHER_TOKEN: 'o' });
       await h.scheduler.workspace(orgId, 'billing', ['BILLING_KEY']);
-      await h.secrets.set({ orgId, workspaceId: 'billing', name: 'BILLING_KEY' }, 'b', by, actor);
+      await h.set({ orgId, workspaceId: 'billing', name: 'BILLING_KEY' }, 'b');
       const { runtimeId, sequence } = await h.scheduler.wake(orgId, 'api');
       const undeclared = await refusal(
         { orgId, workspaceId: 'api', runtimeId, inputs: ['API_KEY', 'OTHER_TOKEN'] },
@@ -208,7 +205,7 @@ describe('rpc.secrets.resolve: declared inputs of a waking runtime, sealed to it
 
     it('a deleted secret the workspace still declares: the wake fails with a clear reason', async () => {
       const orgId = await setup(['API_KEY', 'DATABASE_URL'], { API_KEY: 'k', DATABASE_URL: 'd' });
-      await h.secrets.delete({ orgId, workspaceId: 'api', name: 'DATABASE_URL' }, by, actor);
+      await h.delete({ orgId, workspaceId: 'api', name: 'DATABASE_URL' });
       const { runtimeId, sequence } = await h.scheduler.wake(orgId, 'api');
       const missing = await refusal(
         { orgId, workspaceId: 'api', runtimeId, inputs: ['API_KEY', 'DATABASE_URL'] },

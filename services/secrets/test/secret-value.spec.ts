@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { SECRET_VALUE_MAX_BYTES } from '@palisade/contracts';
 import { checkSecretValue, secretValueFromBytes } from '../src/domain/secret-value';
-import { SecretRuleError } from '../src/domain/secret-rule.error';
+import { RuleError } from '@palisade/domain';
 
 function code(fn: () => unknown): string {
   try {
     fn();
     return 'ok';
   } catch (error) {
-    if (error instanceof SecretRuleError) return error.code;
+    if (error instanceof RuleError) return error.code;
     throw error;
   }
 }

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { connect, NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { secretsService } from '../src';
+import type { SecretKey } from '../src/backends/secret-backend';
 import { SecretCommands } from '../src/commands/secret.commands';
 import { runtimeSchedulerStandIn, schedulerOf } from './runtime-scheduler.fixture';
 
@@ -86,8 +87,15 @@ export async function startSecretsHarness(
     get scheduler() {
       return schedulerOf(running.app);
     },
-    get secrets() {
-      return running.app.get(SecretCommands, { strict: false });
+    /** Sets a value as the member `olga` would through the API. */
+    set(key: SecretKey, value: string) {
+      return running.app
+        .get(SecretCommands, { strict: false })
+        .set(key, value, 'olga', 'user:olga', Date.now());
+    },
+    /** Deletes a secret as `olga`. */
+    delete(key: SecretKey) {
+      return running.app.get(SecretCommands, { strict: false }).delete(key, 'olga', 'user:olga');
     },
     /** Stops the services and starts them again on the same database, NATS and key file. */
     async restart() {

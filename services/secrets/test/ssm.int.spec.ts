@@ -168,14 +168,9 @@ describe('the secrets service on SSM: resolve reads the recorded version; failur
   const list = () => h.running.app.get(SecretQueries, { strict: false }).list(orgId, 'api');
 
   it('serves the version Palisade recorded, even after someone wrote the parameter outside Palisade', async () => {
-    await h.secrets.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'palisade-v1', 'olga', 'user:olga');
-    await h.secrets.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'palisade-v2', 'olga', 'user:olga');
-    await h.secrets.set(
-      { orgId, workspaceId: 'api', name: 'DATABASE_URL' },
-      'postgres://db',
-      'olga',
-      'user:olga',
-    );
+    await h.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'palisade-v1');
+    await h.set({ orgId, workspaceId: 'api', name: 'API_KEY' }, 'palisade-v2');
+    await h.set({ orgId, workspaceId: 'api', name: 'DATABASE_URL' }, 'postgres://db');
     expect(await resolve(['API_KEY', 'DATABASE_URL'])).toEqual({
       API_KEY: 'palisade-v2',
       DATABASE_URL: 'postgres://db',

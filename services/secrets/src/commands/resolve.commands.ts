@@ -1,33 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { importBoxPublicKey, sealBox } from '@palisade/crypto';
 import type { ResolveReply, ResolveRequest } from '@palisade/contracts';
+import { RuleError } from '@palisade/domain';
 import { SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import type { SecretBackend } from '../backends/secret-backend';
 import { SecretBackendError } from '../backends/secret-backend';
 import { SECRET_BACKEND } from '../backends/secret-backend.token';
 import { decideResolution, refusalMessage, ResolutionDecision, resolutionEvent } from '../domain/resolution';
-import { SecretRuleError } from '../domain/secret-rule.error';
 import { RuntimeViewPosition } from '../projections/runtime-view.position';
 import { runtimeFacts, secretRows } from '../projections/secrets.repository';
 import type { SecretsConfig } from '../secrets.config';
-
-/** A resolve that was refused: the stable reason and a sentence (names, never values). */
-export class ResolveRefused extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ResolveRefused';
-  }
-}
 
 /**
  * Resolves a waking runtime's declared inputs: waits for the view to reach the wake (`atLeast`),
  * decides from the projections, reads exactly the recorded versions from the backend, seals the
  * values to the runtime's key (its id as associated data), records `inputs.resolved` (names and
- * versions) and only then answers. A refusal is recorded as `inputs.refused` and answered with
- * its reason. Values exist in clear only in this process's memory, between backend and box.
+ * versions) and only then answers. A refusal is recorded as `inputs.refused` and thrown as a
+ * RuleError whose code is its reason. Values exist in clear only in this process's memory,
+ * between the backend and the box.
  */
 @Injectable()
 export class ResolveCommands {
@@ -38,17 +28,22 @@ export class ResolveCommands {
     @Inject(SERVICE_CONFIG) private readonly config: SecretsConfig,
   ) {}
 
-  async resolve(request: ResolveRequest): Promise<ResolveReply> {
+  async resolve(request: ResolveRequest, now: number): Promise<ResolveReply> {
     try {
       importBoxPublicKey(request.publicKey);
     } catch {
-      throw new SecretRuleError(400, 'invalid_resolve', 'publicKey must be 32 bytes of X25519, base64url');
+      throw new RuleError(
+        400,
+        'invalid_resolve',
+        'publicKey must be 32 bytes of an X25519 public key, base64url',
+      );
     }
     if (
       request.atLeast !== undefined &&
       !(await this.position.reach(request.atLeast, this.config.SECRETS_RESOLVE_WAIT_MS))
     )
-      throw new ResolveRefused(
+      throw new RuleError(
+        503,
         'view_behind',
         `secrets has not seen event ${request.atLeast} of the runtime-scheduler yet; ask again`,
       );
@@ -82,20 +77,18 @@ export class ResolveCommands {
         detail = error.message;
       }
     }
-    const event = resolutionEvent(request, decision, new Date());
-    // One event per resolve on the runtime's stream; decided above from the projections, so
-    // nothing is read back from the stream (append-only, any version).
+    // One event per resolve on the runtime's stream, decided above from the projections: nothing
+    // is read back from the stream (append-only, any version).
     await this.runtime.store.append(db, {
       streamId: `runtime/${request.runtimeId}`,
       expectedVersion: 'any',
-      events: [event],
+      events: [resolutionEvent(request, decision, new Date(now))],
       metadata: { orgId: request.orgId, actor: 'service:secrets' },
     });
-    if (decision.outcome === 'refuse')
-      throw new ResolveRefused(
-        decision.reason,
-        detail ? `${refusalMessage(decision)}: ${detail}` : refusalMessage(decision),
-      );
+    if (decision.outcome === 'refuse') {
+      const message = refusalMessage(decision);
+      throw new RuleError(403, decision.reason, detail ? `${message}: ${detail}` : message);
+    }
     return reply!;
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SecretsEvent } from '@palisade/contracts';
-import type { Decider } from '@palisade/persistence';
-import { SecretRuleError } from './secret-rule.error';
+import { RuleError } from '@palisade/domain';
+import type { Decider } from '@palisade/domain';
 
 type Backend = 'local' | 'ssm';
 
@@ -14,8 +14,8 @@ export interface SecretState {
 
 /** Commands on one secret. `by` is the acting user. The value never travels in a command. */
 export type SecretCommand =
-  | { kind: 'setSecret'; orgId: string; workspaceId: string; name: string; backend: Backend; by: string }
-  | { kind: 'deleteSecret'; orgId: string; workspaceId: string; name: string; by: string };
+  | { type: 'setSecret'; orgId: string; workspaceId: string; name: string; backend: Backend; by: string }
+  | { type: 'deleteSecret'; orgId: string; workspaceId: string; name: string; by: string };
 
 const MAX_STREAM_ID = 256;
 
@@ -28,7 +28,7 @@ export function secretStreamId(orgId: string, workspaceId: string, name: string)
 
 function setSecret(
   state: SecretState,
-  command: Extract<SecretCommand, { kind: 'setSecret' }>,
+  command: Extract<SecretCommand, { type: 'setSecret' }>,
 ): SecretsEvent[] {
   const data = {
     orgId: command.orgId,
@@ -43,14 +43,10 @@ function setSecret(
 
 function deleteSecret(
   state: SecretState,
-  command: Extract<SecretCommand, { kind: 'deleteSecret' }>,
+  command: Extract<SecretCommand, { type: 'deleteSecret' }>,
 ): SecretsEvent[] {
   if (!state.exists)
-    throw new SecretRuleError(
-      404,
-      'secret_not_found',
-      `There is no secret ${command.name} in this workspace.`,
-    );
+    throw new RuleError(404, 'secret_not_found', `There is no secret ${command.name} in this workspace.`);
   return [
     {
       type: 'secret.deleted',
@@ -86,7 +82,7 @@ function evolve(state: SecretState, event: SecretsEvent): SecretState {
 export const secretDecider: Decider<SecretState, SecretCommand, SecretsEvent> = {
   initialState: { exists: false, version: 0 },
   decide(state, command) {
-    switch (command.kind) {
+    switch (command.type) {
       case 'setSecret':
         return setSecret(state, command);
       case 'deleteSecret':

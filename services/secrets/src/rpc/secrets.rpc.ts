@@ -1,27 +1,26 @@
-import { Controller } from '@nestjs/common';
-import { Payload, RpcException } from '@nestjs/microservices';
-import { formatIssues, resolveRequestSchema, SECRETS, SECRETS_RPC } from '@palisade/contracts';
+import { Controller, Inject } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { resolveRequestSchema, SECRETS, SECRETS_RPC } from '@palisade/contracts';
 import type { ResolveReply } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
 import { OnRequest, rpcSubject } from '@palisade/messaging';
-import { ResolveCommands, ResolveRefused } from '../commands/resolve.commands';
-import { SecretRuleError } from '../domain/secret-rule.error';
+import { CLOCK, parseInput } from '@palisade/runtime';
+import { ResolveCommands } from '../commands/resolve.commands';
 
-/** Secrets over NATS request/reply: `rpc.secrets.resolve`, asked by the runtime-scheduler as a runtime wakes. */
+/**
+ * Secrets over NATS request/reply: `rpc.secrets.resolve`, asked by the runtime-scheduler as a
+ * runtime wakes. Errors (RuleErrors) go back as `{ error: { code, message } }`.
+ */
 @Controller()
 export class SecretsRpcHandlers {
-  constructor(private readonly resolves: ResolveCommands) {}
+  constructor(
+    private readonly resolves: ResolveCommands,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   @OnRequest(SECRETS, rpcSubject(SECRETS, SECRETS_RPC.resolve))
-  async resolve(@Payload() body: unknown): Promise<ResolveReply> {
-    const parsed = resolveRequestSchema.safeParse(body);
-    if (!parsed.success)
-      throw new RpcException({ code: 'invalid_resolve', message: formatIssues(parsed.error).join('; ') });
-    try {
-      return await this.resolves.resolve(parsed.data);
-    } catch (error) {
-      if (error instanceof ResolveRefused || error instanceof SecretRuleError)
-        throw new RpcException({ code: error.code, message: error.message });
-      throw error;
-    }
+  resolve(@Payload() body: unknown): Promise<ResolveReply> {
+    const request = parseInput(resolveRequestSchema, body, { in: 'body', code: 'invalid_resolve' });
+    return this.resolves.resolve(request, this.clock.now());
   }
 }
