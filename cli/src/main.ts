@@ -4,6 +4,7 @@ import { devCommand } from './commands/dev.command';
 import { loginCommand } from './commands/login.command';
 import { logoutCommand } from './commands/logout.command';
 import { whoamiCommand } from './commands/whoami.command';
+import { secretCommand } from './commands/secret.command';
 import { serveCommand } from './commands/serve.command';
 import { targetNames, UsageError } from './targets';
 
@@ -15,6 +16,7 @@ Usage:
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
+  palisade secret set|list|delete|rotate-key   secrets of a workspace (values from stdin, never argv)
   palisade login --url URL --oidc [--login-hint H]  sign in through the browser (OIDC)
   palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
   palisade login --url URL --api-token-file F  use an API token (read from a file)
@@ -56,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'audit':
       return auditCommand(rest);
+    case 'secret':
+      return secretCommand(rest);
     case 'login': {
       const { values } = parseArgs({
         args: rest,

@@ -76,6 +76,8 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       NATS_URL: nats.url,
       // The first admin's one-time credential (mode 0600) lives with the rest of the dev data.
       IDENTITY_BOOTSTRAP_FILE: process.env.IDENTITY_BOOTSTRAP_FILE ?? path.join(home, 'bootstrap-admin.json'),
+      // The local secrets store's master key (0600; `palisade secret rotate-key` rotates it).
+      SECRETS_MASTER_KEY_FILE: process.env.SECRETS_MASTER_KEY_FILE ?? path.join(home, 'secrets-master.key'),
       HTTP_PORT: String(
         options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT),
       ),

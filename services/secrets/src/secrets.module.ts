@@ -6,6 +6,7 @@ import { secretsMigrations } from '../migrations';
 import { secretBackendProviders } from './backends/backend.provider';
 import { ResolveCommands } from './commands/resolve.commands';
 import { SecretCommands } from './commands/secret.commands';
+import { SecretsController } from './http/secrets.controller';
 import { RuntimeViewConsumer } from './projections/runtime-view.consumer';
 import { RuntimeViewPosition } from './projections/runtime-view.position';
 import { SecretQueries } from './queries/secret.queries';
@@ -23,7 +24,7 @@ export class SecretsModule {
           serviceRuntimeOptions(SECRETS, SECRETS_EVENTS, secretsMigrations, config),
         ),
       ],
-      controllers: [RuntimeViewConsumer, SecretsRpcHandlers],
+      controllers: [RuntimeViewConsumer, SecretsRpcHandlers, SecretsController],
       providers: [
         ...secretBackendProviders(),
         RuntimeViewPosition,
