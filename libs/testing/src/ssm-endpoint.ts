@@ -9,9 +9,9 @@
  * protocol (awsJson1_1: `POST /`, `X-Amz-Target: AmazonSSM.<Operation>`) for the operations the
  * backend uses and nothing more:
  *
- *   PutParameter (SecureString with KeyId, Overwrite), GetParameter (WithDecryption, `name:version`
- *   and `name:label` selectors), GetParametersByPath (metadata pages of at most 10),
- *   DeleteParameter, LabelParameterVersion, GetParameterHistory.
+ *   PutParameter (SecureString with KeyId, Overwrite), GetParameter and GetParameters (up to 10
+ *   names; WithDecryption; `name:version` and `name:label` selectors), GetParametersByPath (pages
+ *   of at most 10), DeleteParameter, LabelParameterVersion, GetParameterHistory.
  *
  * Errors as SSM sends them (`{"__type": ..., "message": ...}`): ParameterNotFound,
  * ParameterVersionNotFound, ParameterAlreadyExists, ValidationException; and, on request of the
@@ -228,6 +228,31 @@ export async function startSsmEndpoint(options: { port?: number } = {}): Promise
           ...(selector === undefined ? {} : { Selector: `:${selector}` }),
         },
       };
+    },
+    GetParameters(body, region) {
+      const names = body.Names;
+      if (!Array.isArray(names) || names.length < 1 || names.length > 10)
+        throw new SsmError('ValidationException', 'Names must hold 1 to 10 parameter names.');
+      const decrypt = body.WithDecryption === true;
+      const found: unknown[] = [];
+      const invalid: string[] = [];
+      for (const raw of names) {
+        const { name, selector } = splitSelector(raw);
+        const parameter = parameters.get(name);
+        denied('GetParameters', name, region, decrypt ? parameter?.keyId : undefined);
+        try {
+          if (!parameter) throw new SsmError('ParameterNotFound', '');
+          const version = select(name, parameter, selector);
+          found.push({
+            ...describe(name, parameter, version, region, decrypt),
+            ...(selector === undefined ? {} : { Selector: `:${selector}` }),
+          });
+        } catch (error) {
+          if (!(error instanceof SsmError) || !error.type.startsWith('Parameter')) throw error;
+          invalid.push(raw as string);
+        }
+      }
+      return { Parameters: found, InvalidParameters: invalid };
     },
     GetParametersByPath(body, region) {
       const path = body.Path;

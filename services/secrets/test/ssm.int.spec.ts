@@ -58,11 +58,10 @@ describe('the SSM backend, with the real @aws-sdk/client-ssm against the SSM-com
       keyId: `alias/palisade-${orgId}`,
       versions: [1, 2],
     });
-    const values = await backend.getMany(noDb, orgId, 'api', [
-      { name: 'DATABASE_URL', ref: first },
-      { name: 'OTHER', ref: second },
-    ]);
-    expect(Object.fromEntries(values)).toEqual({ DATABASE_URL: 'postgres://one', OTHER: 'postgres://two' });
+    const read = async (ref: typeof first) =>
+      Object.fromEntries(await backend.getMany(noDb, orgId, 'api', [{ name: 'DATABASE_URL', ref }]));
+    expect(await read(first)).toEqual({ DATABASE_URL: 'postgres://one' });
+    expect(await read(second)).toEqual({ DATABASE_URL: 'postgres://two' });
     // The label marks the version Palisade serves, for whoever looks at SSM directly.
     const labelled = await backend.client.send(
       new GetParameterCommand({ Name: `${first.parameter}:${CURRENT_LABEL}`, WithDecryption: true }),
@@ -85,13 +84,13 @@ describe('the SSM backend, with the real @aws-sdk/client-ssm against the SSM-com
     await backend.delete(noDb, key('API_KEY'));
     const gone = await failure(backend.getMany(noDb, orgId, 'api', [{ name: 'API_KEY', ref }]));
     expect(gone.code).toBe('not_found');
-    expect(gone.message).toBe(`SSM has no /palisade/${orgId}/api/API_KEY:1 (ParameterNotFound)`);
+    expect(gone.message).toBe(`SSM has no /palisade/${orgId}/api/API_KEY:1`);
   });
 
   it('lets the SDK retry throttling, and reports throttling that outlasts the retries', async () => {
     const ref = await backend.put(noDb, key('TOKEN'), 1, 'throttled-value');
     const before = endpoint.requests.length;
-    endpoint.inject('ThrottlingException', { operation: 'GetParameter', times: 2 });
+    endpoint.inject('ThrottlingException', { operation: 'GetParameters', times: 2 });
     const values = await backend.getMany(noDb, orgId, 'api', [{ name: 'TOKEN', ref }]);
     expect(values.get('TOKEN')).toBe('throttled-value');
     expect(endpoint.requests.slice(before).map((r) => r.outcome)).toEqual([
@@ -101,7 +100,7 @@ describe('the SSM backend, with the real @aws-sdk/client-ssm against the SSM-com
     ]);
 
     const impatient = new SsmSecretBackend({ ...options(), maxAttempts: 2 });
-    endpoint.inject('ThrottlingException', { operation: 'GetParameter', times: 2 });
+    endpoint.inject('ThrottlingException', { operation: 'GetParameters', times: 2 });
     const throttled = await failure(impatient.getMany(noDb, orgId, 'api', [{ name: 'TOKEN', ref }]));
     impatient.client.destroy();
     expect(throttled.code).toBe('throttled');
@@ -200,7 +199,7 @@ describe('the secrets service on SSM: resolve reads the recorded version; failur
       error: {
         code: 'backend_failed',
         message: expect.stringContaining(
-          `SSM refused GetParameter on /palisade/${orgId}/api/DATABASE_URL:1 (AccessDeniedException)`,
+          `SSM refused GetParameters on /palisade/${orgId}/api/DATABASE_URL:1 (AccessDeniedException)`,
         ),
       },
     });
@@ -208,7 +207,10 @@ describe('the secrets service on SSM: resolve reads the recorded version; failur
     const sdk = h.running.app.get<SsmSecretBackend>(SECRET_BACKEND, { strict: false });
     await sdk.delete(noDb, { orgId, workspaceId: 'api', name: 'DATABASE_URL' });
     expect(await resolve(['DATABASE_URL'])).toEqual({
-      error: { code: 'backend_failed', message: expect.stringContaining('(ParameterNotFound)') },
+      error: {
+        code: 'backend_failed',
+        message: expect.stringContaining(`SSM has no /palisade/${orgId}/api/DATABASE_URL:1`),
+      },
     });
     expect((await list()).find((s) => s.name === 'DATABASE_URL')?.backendState).toBe('missing');
     const refused = (await h.events('inputs.refused')).filter((e) => e.data.orgId === orgId);

@@ -1,6 +1,6 @@
 import {
   DeleteParameterCommand,
-  GetParameterCommand,
+  GetParametersCommand,
   GetParametersByPathCommand,
   LabelParameterVersionCommand,
   PutParameterCommand,
@@ -30,7 +30,8 @@ export interface SsmBackendOptions {
 
 /** The label on the version Palisade serves (it moves to each version Palisade writes). */
 export const CURRENT_LABEL = 'palisade-current';
-const PARALLEL_GETS = 10;
+/** Names per GetParameters (SSM's limit). */
+const BATCH = 10;
 
 /** An SDK error's name (its AWS error code); the message is never used: AWS may quote the value in it. */
 function errorName(error: unknown): string {
@@ -97,28 +98,35 @@ export class SsmSecretBackend implements SecretBackend {
     _workspaceId: string,
     refs: ReadonlyArray<{ name: string; ref: SecretRef }>,
   ): Promise<Map<string, string>> {
+    const byParameter = new Map<string, string>();
+    for (const { name, ref } of refs) {
+      if (ref.backend !== 'ssm')
+        throw new SecretBackendError(
+          'not_found',
+          `${name} was stored by the ${ref.backend} backend; set it again`,
+        );
+      byParameter.set(ref.parameter, name);
+    }
+    const selectors = refs.map(({ ref }) => `${(ref as SsmRef).parameter}:${ref.version}`);
     const values = new Map<string, string>();
-    const queue = [...refs];
-    const worker = async () => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const { name, ref } = next;
-        if (ref.backend !== 'ssm')
-          throw new SecretBackendError(
-            'not_found',
-            `${name} was stored by the ${ref.backend} backend; set it again`,
-          );
-        const selector = `${ref.parameter}:${ref.version}`;
+    // GetParameters takes 10 names: the batches go in parallel, each pinned to the recorded versions.
+    const batches = Array.from({ length: Math.ceil(selectors.length / BATCH) }, (_, i) =>
+      selectors.slice(i * BATCH, (i + 1) * BATCH),
+    );
+    await Promise.all(
+      batches.map(async (names) => {
+        let got;
         try {
-          const got = await this.client.send(
-            new GetParameterCommand({ Name: selector, WithDecryption: true }),
-          );
-          values.set(name, got.Parameter!.Value!);
+          got = await this.client.send(new GetParametersCommand({ Names: names, WithDecryption: true }));
         } catch (error) {
-          throw this.failure(error, 'GetParameter', selector, orgId);
+          throw this.failure(error, 'GetParameters', names.join(', '), orgId);
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_GETS, refs.length) }, worker));
+        if (got.InvalidParameters?.length)
+          throw new SecretBackendError('not_found', `SSM has no ${got.InvalidParameters.join(', ')}`);
+        for (const parameter of got.Parameters ?? [])
+          values.set(byParameter.get(parameter.Name!)!, parameter.Value!);
+      }),
+    );
     return values;
   }
 
