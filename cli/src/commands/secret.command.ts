@@ -7,7 +7,7 @@ import {
   secretNameSchema,
   setSecretReplySchema,
 } from '@palisade/contracts';
-import { RuleError } from '@palisade/domain';
+import { RuleError, systemClock } from '@palisade/domain';
 import { rotateMasterKey, secretValueFromBytes } from '@palisade/secrets';
 import { UsageError } from '../targets';
 import { apiFailure, loadCredentials } from './login.command';
@@ -165,7 +165,7 @@ async function rotateKey(dataDir: string | undefined, stdout: SecretCommandIo['s
     throw new UsageError(
       `no ${path.join(dir, 'dev.env')}: give --data-dir of "palisade dev", or set DATABASE_URL and SECRETS_MASTER_KEY_FILE`,
     );
-  const result = await rotateMasterKey({ databaseUrl, keyFile });
+  const result = await rotateMasterKey({ databaseUrl, keyFile, now: systemClock.now });
   stdout.write(
     `master key rotated: ${result.keyId} (was ${result.previousKeyId}); ${result.rewrapped} data keys re-wrapped; key file ${keyFile}\n`,
   );

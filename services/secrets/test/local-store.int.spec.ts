@@ -72,6 +72,7 @@ describe('the local store: envelopes in Postgres, a 0600 master key file, rotati
       databaseUrl: h.database.url,
       keyFile: h.keyFile,
       batchSize: 50,
+      now: () => Date.now(),
       // Between batches, some data keys are under the old key and some under the new one.
       afterBatch: serve,
     }).finally(() => (rotating = false));

@@ -17,6 +17,8 @@ export async function rotateMasterKey(options: {
   batchSize?: number;
   /** Called after each batch (progress; tests run traffic there). */
   afterBatch?: (rewrapped: number) => Promise<void>;
+  /** When the rotation is recorded as done (ms since the epoch). */
+  now: () => number;
 }): Promise<RotationResult> {
   const db = createDatabase({ url: options.databaseUrl, schema: SECRETS.schema, poolSize: 2 });
   try {
@@ -25,7 +27,9 @@ export async function rotateMasterKey(options: {
     await new EventStore(SECRETS, SECRETS_EVENTS).append(db, {
       streamId: 'local-master-key',
       expectedVersion: 'any',
-      events: [{ type: 'secret_key.rotated', data: { ...result, rotatedAt: new Date().toISOString() } }],
+      events: [
+        { type: 'secret_key.rotated', data: { ...result, rotatedAt: new Date(options.now()).toISOString() } },
+      ],
       metadata: { orgId: SYSTEM_ORG, actor: 'system' },
     });
     // The running service's relay hears this and publishes the event now (it would at its next poll).

@@ -18,7 +18,7 @@ export class KeyFileError extends Error {
 /** A new master key and its id. */
 export function newMasterKey(): { keyId: string; key: Buffer } {
   return {
-    keyId: `mk-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(4).toString('hex')}`,
+    keyId: `mk-${randomBytes(8).toString('hex')}`,
     key: randomBytes(32),
   };
 }

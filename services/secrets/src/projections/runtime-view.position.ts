@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { RUNTIME_SCHEDULER } from '@palisade/contracts';
 import { asPersistence } from '@palisade/persistence';
@@ -40,9 +41,10 @@ export class RuntimeViewPosition implements OnApplicationShutdown {
   async reach(sequence: number, timeoutMs: number): Promise<boolean> {
     if ((await this.watermark()) >= sequence) return true;
     await this.listen().catch(() => undefined);
-    const deadline = Date.now() + timeoutMs;
+    // A timeout, not the time of anything: the monotonic clock.
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const remaining = deadline - Date.now();
+      const remaining = deadline - performance.now();
       if (remaining <= 0) return false;
       await new Promise<void>((resolve) => {
         const wake = () => {
