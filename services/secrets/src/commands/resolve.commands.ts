@@ -65,7 +65,9 @@ export class ResolveCommands {
           request.workspaceId,
           decision.inputs.map(({ name }) => ({ name, ref: byName.get(name)!.ref })),
         );
-        const plaintext = Buffer.from(JSON.stringify(Object.fromEntries(values)), 'utf8');
+        // In the order of the request, as `versions` lists them.
+        const ordered = Object.fromEntries(decision.inputs.map(({ name }) => [name, values.get(name)]));
+        const plaintext = Buffer.from(JSON.stringify(ordered), 'utf8');
         reply = {
           sealed: sealBox(plaintext, request.publicKey, request.runtimeId),
           versions: decision.inputs,
