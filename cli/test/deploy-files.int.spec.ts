@@ -63,21 +63,4 @@ describe('deployment files', () => {
       if (/PASSWORD|SECRET|TOKEN/.test(variable))
         expect({ variable, operator }).toEqual({ variable, operator: ':?' });
   });
-
-  it('runs helm pods as non-root with a read-only root, no capabilities and no service-account token', () => {
-    const template = fs.readFileSync(path.join(root, 'helm/palisade/templates/deployments.yaml'), 'utf8');
-    for (const setting of [
-      'runAsNonRoot: true',
-      'readOnlyRootFilesystem: true',
-      'allowPrivilegeEscalation: false',
-      'capabilities: { drop: [ALL] }',
-      'seccompProfile: { type: RuntimeDefault }',
-      'automountServiceAccountToken: false',
-    ])
-      expect(template).toContain(setting);
-    const values = parse(fs.readFileSync(path.join(root, 'helm/palisade/values.yaml'), 'utf8')) as {
-      services: Record<string, unknown>;
-    };
-    expect(Object.keys(values.services).sort()).toEqual([...targetNames()].sort());
-  });
 });

@@ -5,3 +5,4 @@ export * from './child-process';
 export * from './bench';
 export * from './clickhouse';
 export * from './oidc-provider';
+export * from './go-tools';
