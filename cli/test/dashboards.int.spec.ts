@@ -1,8 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { ensureCommand } from '@palisade/config';
 import { freePort, stopProcess } from '@palisade/embedded';
 import { privateClickHouse, TestClickHouse, uniqueId, waitFor } from '@palisade/testing';
@@ -197,6 +198,20 @@ describe('the Grafana dashboards, against palisade dev, Prometheus and ClickHous
     await clickhouse?.destroy();
     fs.rmSync(work, { recursive: true, force: true });
   }, 60_000);
+
+  it('ships alert rules that promtool accepts', async () => {
+    const promtool = ensureCommand({
+      command: 'promtool',
+      debianPackage: 'prometheus',
+      purpose: 'checks the alert rules',
+    });
+    const { stdout } = await promisify(execFile)(promtool, [
+      'check',
+      'rules',
+      path.join(root, 'infra', 'prometheus', 'alerts.yml'),
+    ]);
+    expect(stdout).toMatch(/SUCCESS: \d+ rules found/);
+  });
 
   it('binds every panel to a provisioned data source by uid', () => {
     const provisioned = fs.readFileSync(
