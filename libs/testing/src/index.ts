@@ -6,3 +6,6 @@ export * from './bench';
 export * from './clickhouse';
 export * from './oidc-provider';
 export * from './go-tools';
+export * from './test-clock';
+export * from './decider';
+export * from './docker';
