@@ -154,12 +154,15 @@ describe('compose, as docker compose v5.6.0 reads it', () => {
       );
       if (oneShot) expect({ name, restart: service.restart }).toEqual({ name, restart: 'no' });
       else
-        expect({ name, healthcheck: service.healthcheck?.test?.length ?? 0 }).toEqual({
+        expect({
           name,
-          healthcheck: expect.any(Number),
+          disabled: service.healthcheck?.disable ?? false,
+          test: service.healthcheck?.test?.[0],
+        }).toEqual({
+          name,
+          disabled: false,
+          test: expect.stringMatching(/^CMD(-SHELL)?$/),
         });
-      if (!oneShot) expect(service.healthcheck?.disable).not.toBe(true);
-      if (!oneShot) expect(service.healthcheck!.test.length).toBeGreaterThan(1);
     }
     expect(project.services.nats.ports?.map((p) => p.target)).toEqual([4222]);
     expect(fs.readFileSync(path.join(root, 'compose', 'nats.conf'), 'utf8')).toMatch(
