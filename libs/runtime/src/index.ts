@@ -9,3 +9,4 @@ export * from './http/http-error.filter';
 export * from './http/problem';
 export * from './http/validation';
 export * from './bootstrap';
+export * from './runtime.metrics';

@@ -19,7 +19,7 @@ import { sql } from 'kysely';
 import { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { SERVICE_DATABASE, SERVICE_LOGGER, SERVICE_RUNTIME_OPTIONS } from './tokens';
-import { runtimeMetrics } from './runtime.metrics';
+import { reportOutboxBacklog, runtimeMetrics } from './runtime.metrics';
 
 export interface ServiceRuntimeOptions {
   context: ContextConstants;
@@ -46,6 +46,7 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
   private nats?: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager };
   private relay?: OutboxRelay;
   private replay?: Subscription;
+  private stopBacklogReport?: () => void;
 
   constructor(
     @Inject(SERVICE_RUNTIME_OPTIONS) readonly options: ServiceRuntimeOptions,
@@ -136,10 +137,15 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
         }
       },
     });
+    this.stopBacklogReport = reportOutboxBacklog(context.context, async () => {
+      const backlog = await outboxBacklog(this.db);
+      return backlog.unsequenced + backlog.unpublished;
+    });
     this.logger.info({ stream: context.stream, schema: context.schema }, 'service runtime started');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopBacklogReport?.();
     await this.relay?.stop();
     this.replay?.unsubscribe();
     this.messaging.unregister(this.context.context);

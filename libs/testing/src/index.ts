@@ -6,6 +6,7 @@ export * from './bench';
 export * from './clickhouse';
 export * from './oidc-provider';
 export * from './ssm-endpoint';
+export * from './go-tools';
 export * from './test-clock';
 export * from './decider';
 export * from './docker';

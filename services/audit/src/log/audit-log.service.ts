@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
 import { keyIdOf, SignedCheckpoint } from '../domain';
 import { AppendOutcome, appendToLog, AppendSettings, checkpointIfNew } from './audit-appender';
+import { auditAppendDuration, reportAuditLog } from './audit.metrics';
 import { loadSigningKey } from './signing-key';
 
 export const AUDIT_CONFIG = Symbol.for('palisade.audit.config');
@@ -28,6 +29,7 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<unknown>;
   private stopped = false;
+  private readonly appendDuration = auditAppendDuration();
   readonly settings: AppendSettings;
 
   constructor(
@@ -40,6 +42,7 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
       signingKey: () => this.signingKey(),
       checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
     };
+    reportAuditLog(() => this.db);
   }
 
   get db(): AnyDatabase {
@@ -92,8 +95,13 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   /** Appends in the consumer's transaction. */
-  append(trx: AnyDatabase, events: readonly EventEnvelope[]): Promise<AppendOutcome> {
-    return appendToLog(trx, events, this.settings);
+  async append(trx: AnyDatabase, events: readonly EventEnvelope[]): Promise<AppendOutcome> {
+    const end = this.appendDuration.startTimer();
+    try {
+      return await appendToLog(trx, events, this.settings);
+    } finally {
+      end();
+    }
   }
 
   /** Signs a checkpoint now if entries arrived since the last one; returns it. */

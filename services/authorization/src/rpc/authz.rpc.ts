@@ -10,6 +10,7 @@ import {
 import type { AuthzCheckReply, EffectivePolicyPack } from '@palisade/contracts';
 import { OnRequest, rpcSubject } from '@palisade/messaging';
 import { z } from 'zod';
+import { authzRpcDuration } from '../authz.metrics';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
 
 const policyPackRequest = z.object({ orgId: orgIdSchema }).strict();
@@ -17,10 +18,21 @@ const policyPackRequest = z.object({ orgId: orgIdSchema }).strict();
 /** Authorization over NATS request/reply: `rpc.authorization.check` and `.policy-pack`. */
 @Controller()
 export class AuthzRpcHandlers {
+  private readonly duration = authzRpcDuration();
+
   constructor(private readonly projection: AuthzViewProjection) {}
 
   @OnRequest(AUTHORIZATION, rpcSubject(AUTHORIZATION, AUTHZ_RPC.check))
   async check(@Payload() body: unknown): Promise<AuthzCheckReply> {
+    const end = this.duration.startTimer();
+    try {
+      return await this.answer(body);
+    } finally {
+      end();
+    }
+  }
+
+  private async answer(body: unknown): Promise<AuthzCheckReply> {
     const parsed = authzCheckRequestSchema.safeParse(body);
     if (!parsed.success)
       throw new RpcException({ code: 'invalid_check', message: formatIssues(parsed.error).join('; ') });

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
 import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+import { loginFailures } from './login.metrics';
 
 export type LoginFailureReason = (typeof LOGIN_FAILURE_REASONS)[number];
 
@@ -17,6 +18,8 @@ const MAX_LOCKOUT_MS = 24 * 3600 * 1000;
  */
 @Injectable()
 export class LoginAttempts {
+  private readonly failures = loginFailures();
+
   constructor(
     private readonly runtime: ServiceRuntime,
     @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
@@ -39,7 +42,7 @@ export class LoginAttempts {
     reason: LoginFailureReason,
     account?: { key: string; userId?: string },
   ): Promise<Date | undefined> {
-    return inTransaction(this.runtime, async (trx) => {
+    const locked = await inTransaction(this.runtime, async (trx) => {
       let lockedUntil: Date | undefined;
       if (account) {
         const { rows } = await sql<{ failures: number }>`
@@ -78,6 +81,8 @@ export class LoginAttempts {
       });
       return lockedUntil;
     });
+    this.failures.inc({ method, reason });
+    return locked;
   }
 
   async recordSuccess(account: string): Promise<void> {
