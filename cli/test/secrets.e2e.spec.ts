@@ -301,7 +301,7 @@ describe('secrets end to end: the CLI, the HTTP API, a wake, and a canary found 
   });
 
   it('checks secret.write and secret.read_metadata through authorization, and answers bad input with a 4xx that never echoes it', async () => {
-    const base = `/v1/orgs/${orgId}/workspaces/api/secrets`;
+    const base = `/v1/secrets/${orgId}/api`;
     const reader = demo.reader;
     expect((await call('GET', base, { bearer: reader })).status).toBe(200);
     const write = await call('PUT', `${base}/API_KEY`, { body: { value: canary }, bearer: reader });

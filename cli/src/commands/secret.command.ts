@@ -64,9 +64,9 @@ function secretName(positionals: string[], command: string): string {
   return parsed.data;
 }
 
-/** `/v1/orgs/<org>/workspaces/<workspace>/secrets[/<name>]`, each part escaped. */
+/** `/v1/secrets/<org>/<workspace>[/<name>]`, each part escaped. */
 function secretsPath({ orgId, workspaceId }: Target, name?: string): string {
-  const base = `/v1/orgs/${encodeURIComponent(orgId)}/workspaces/${encodeURIComponent(workspaceId)}/secrets`;
+  const base = `/v1/secrets/${encodeURIComponent(orgId)}/${encodeURIComponent(workspaceId)}`;
   return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
 }
 

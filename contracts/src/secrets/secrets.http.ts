@@ -10,7 +10,7 @@ import { secretBackendSchema } from './secrets.events';
 export const SECRET_VALUE_MAX_BYTES = 4096;
 
 /**
- * `PUT /v1/orgs/{orgId}/workspaces/{workspaceId}/secrets/{NAME}`: the value, as a JSON string.
+ * `PUT /v1/secrets/{orgId}/{workspaceId}/{NAME}`: the value, as a JSON string.
  * It must be valid UTF-8 of 1..SECRET_VALUE_MAX_BYTES bytes without NUL (it becomes an
  * environment variable) and without U+FFFD (what invalid UTF-8 turns into on the way).
  */
@@ -28,7 +28,7 @@ export type SetSecretReply = z.infer<typeof setSecretReplySchema>;
  */
 export const SECRET_BACKEND_STATES = ['ok', 'missing', 'changed_outside'] as const;
 
-/** One entry of `GET .../secrets`: metadata only. */
+/** One entry of `GET /v1/secrets/{orgId}/{workspaceId}`: metadata only. */
 export const secretListItemSchema = z
   .object({
     name: secretNameSchema,

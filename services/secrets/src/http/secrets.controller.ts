@@ -20,7 +20,7 @@ function changedBy(principal: Principal): string {
  * ever answers with a value: values only leave the service sealed to a waking runtime.
  */
 @ApiTags('secrets')
-@Controller('v1/orgs/:orgId/workspaces/:workspaceId/secrets')
+@Controller('v1/secrets/:orgId/:workspaceId')
 export class SecretsController {
   constructor(
     private readonly commands: SecretCommands,
