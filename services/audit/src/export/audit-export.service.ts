@@ -1,8 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import { SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
-import { AUDIT_CONFIG } from '../log/audit-log.service';
 import { ClickHouseExporter } from './clickhouse-exporter';
 
 /** Runs the ClickHouse exporter when AUDIT_CLICKHOUSE_URL is set. */
@@ -12,7 +11,7 @@ export class AuditExportService implements OnApplicationBootstrap, OnApplication
 
   constructor(
     runtime: ServiceRuntime,
-    @Inject(AUDIT_CONFIG) config: AuditConfig,
+    @Inject(SERVICE_CONFIG) config: AuditConfig,
     @Inject(SERVICE_LOGGER) logger: Logger,
   ) {
     if (config.AUDIT_CLICKHOUSE_URL) {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { checkpointSigned, EventEnvelope, SYSTEM_ORG } from '@palisade/contracts';
+import { AUDIT_STREAMS, checkpointSigned, EventEnvelope, SYSTEM_ORG } from '@palisade/contracts';
 import type { AnyDatabase, EventStore } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AUDIT_APPENDER_ROLE } from '../../migrations';
@@ -132,7 +132,7 @@ async function signAndPublish(
   const checkpoint = signCheckpoint(await settings.signingKey(), { ...fields, issuedAt: new Date() });
   await insertCheckpoint(trx, checkpoint);
   await settings.store.append(trx, {
-    streamId: 'checkpoints',
+    streamId: AUDIT_STREAMS.checkpoints,
     expectedVersion: 'any',
     subject: `checkpoint/${checkpoint.treeSize}`,
     events: [{ type: checkpointSigned.name, data: checkpoint }],

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
+import { IDENTITY_STREAMS, LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
 import { ServiceRuntime } from '@palisade/runtime';
 import { sql } from 'kysely';
 import type { IdentityConfig } from '../identity.config';
@@ -61,7 +61,7 @@ export class LoginAttempts {
         }
       }
       await this.runtime.store.append(trx, {
-        streamId: 'login-failures',
+        streamId: IDENTITY_STREAMS.loginFailures,
         expectedVersion: 'any',
         events: [
           {

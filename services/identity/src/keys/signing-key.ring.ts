@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ACCESS_TOKEN_ALGORITHM, SYSTEM_ORG } from '@palisade/contracts';
+import { ACCESS_TOKEN_ALGORITHM, IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
 import { CLOCK_TOLERANCE_SECONDS } from '@palisade/auth';
 import { ServiceRuntime } from '@palisade/runtime';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, JWK } from 'jose';
@@ -115,7 +115,7 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
         })
         .execute();
       await this.runtime.store.append(trx, {
-        streamId: `signing-key/${kid}`,
+        streamId: IDENTITY_STREAMS.signingKey(kid),
         expectedVersion: 0,
         events: [
           {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_TOKEN_REVOCATIONS, API_TOKEN_PREFIX, RevocationList, tokenHash } from '@palisade/auth';
 import type { ApiTokenPrincipal } from '@palisade/auth';
+import { IDENTITY_STREAMS } from '@palisade/contracts';
 import { executeCommand } from '@palisade/persistence';
 import { ServiceRuntime } from '@palisade/runtime';
 import { ApiTokenCommand, apiTokenDecider } from '../domain/api-token.decider';
@@ -130,7 +131,7 @@ export class ApiTokenService {
     project: (trx: IdentityDatabase) => Promise<void>,
   ) {
     return executeCommand(this.runtime.db, this.runtime.store, {
-      streamId: `api-token/${tokenId}`,
+      streamId: IDENTITY_STREAMS.apiToken(tokenId),
       decider: apiTokenDecider,
       command,
       metadata: { orgId, actor },

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_TOKEN_REVOCATIONS, RevocationList, tokenHash } from '@palisade/auth';
-import { SYSTEM_ORG } from '@palisade/contracts';
+import { IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
 import { executeCommand, StoredEvent } from '@palisade/persistence';
 import { apiError, ServiceRuntime } from '@palisade/runtime';
 import {
@@ -116,7 +116,7 @@ export class SessionService {
    */
   private async execute(sessionId: string, actor: string, command: SessionCommand, newRefreshToken?: string) {
     const result = await executeCommand(this.runtime.db, this.runtime.store, {
-      streamId: `session/${sessionId}`,
+      streamId: IDENTITY_STREAMS.session(sessionId),
       decider: sessionDecider,
       command,
       metadata: { orgId: SYSTEM_ORG, actor },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { SYSTEM_ORG } from '@palisade/contracts';
+import { IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
 import { ServiceRuntime } from '@palisade/runtime';
 import { IdentityDatabase } from '../identity.database';
 import { inTransaction } from '../identity.transaction';
@@ -51,7 +51,7 @@ export class UserDirectory {
         return { userId: existing.user_id, created: false };
       }
       await this.runtime.store.append(trx, {
-        streamId: `user/${userId}`,
+        streamId: IDENTITY_STREAMS.user(userId),
         expectedVersion: 0,
         events: [
           {
