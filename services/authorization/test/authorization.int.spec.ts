@@ -271,6 +271,9 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
     commands = running.app.get(OrganizationCommands, { strict: false });
     const reloaded = running.app.get(AuthzViewProjection, { strict: false });
     expect(reloaded.view.sequence).toBeGreaterThanOrEqual(before);
-    expect(reloaded.view.check(shell('dev', orgId))).toEqual({ allowed: true, reason: 'grant:developer' });
+    expect(reloaded.view.check(shell('dev', orgId), Date.now())).toEqual({
+      allowed: true,
+      reason: 'grant:developer',
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
 import { ClickHouseExporter } from './clickhouse-exporter';
@@ -13,6 +14,7 @@ export class AuditExportService implements OnApplicationBootstrap, OnApplication
     runtime: ServiceRuntime,
     @Inject(SERVICE_CONFIG) config: AuditConfig,
     @Inject(SERVICE_LOGGER) logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     if (config.AUDIT_CLICKHOUSE_URL) {
       this.exporter = new ClickHouseExporter({
@@ -23,6 +25,7 @@ export class AuditExportService implements OnApplicationBootstrap, OnApplication
         password: config.AUDIT_CLICKHOUSE_PASSWORD,
         batchSize: config.AUDIT_EXPORT_BATCH_SIZE,
         flushMs: config.AUDIT_EXPORT_FLUSH_MS,
+        clock,
         logger,
       });
     }

@@ -1,9 +1,10 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CheckedResource, fromCallerOrganization, RequirePermission } from '@palisade/auth';
 import { ORG_TOKEN } from '@palisade/contracts';
 import type { AuthzResource } from '@palisade/contracts';
-import { apiError, validate } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, validate } from '@palisade/runtime';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { exportFiltered } from '../log/audit-export';
@@ -60,7 +61,10 @@ function decodeCursor(cursor: string | undefined): number {
 @ApiTags('audit')
 @Controller('v1/audit')
 export class AuditEventsController {
-  constructor(private readonly log: AuditLogService) {}
+  constructor(
+    private readonly log: AuditLogService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /** The reader's filter: the organization authorization allowed, whatever else the query asks. */
   private filterFor({ orgId }: AuthzResource, query: ExportQuery): AuditFilter {
@@ -121,10 +125,15 @@ export class AuditEventsController {
     const filter = this.filterFor(resource, query);
     response.status(200).type('application/x-ndjson');
     response.setHeader('content-disposition', 'attachment; filename="palisade-audit.ndjson"');
-    await exportFiltered(this.log.db, filter, (line) => {
-      if (!response.write(`${line}\n`)) return new Promise((resolve) => response.once('drain', resolve));
-      return undefined;
-    });
+    await exportFiltered(
+      this.log.db,
+      filter,
+      (line) => {
+        if (!response.write(`${line}\n`)) return new Promise((resolve) => response.once('drain', resolve));
+        return undefined;
+      },
+      this.clock.now(),
+    );
     response.end();
   }
 }

@@ -9,7 +9,8 @@ import {
 import { CONTEXTS, contextConstants, EventEnvelope } from '@palisade/contracts';
 import { contextStreamConfig, describeError, isNotFound } from '@palisade/messaging';
 import type { AnyDatabase } from '@palisade/persistence';
-import { SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
 import { keyIdOf, SignedCheckpoint } from '../domain';
@@ -32,11 +33,13 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
     private readonly runtime: ServiceRuntime,
     @Inject(SERVICE_CONFIG) private readonly config: AuditConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     this.settings = {
       store: runtime.store,
       signingKey: () => this.signingKey(),
       checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
+      clock,
     };
   }
 

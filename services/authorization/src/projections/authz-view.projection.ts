@@ -31,10 +31,10 @@ export class AuthzViewProjection implements OnModuleInit, OnApplicationShutdown 
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     await this.catchUp();
     this.logger.info(
-      { orgs: this.view.size, sequence: this.view.sequence, ms: Date.now() - started },
+      { orgs: this.view.size, sequence: this.view.sequence, ms: Math.round(performance.now() - started) },
       'authorization view loaded',
     );
     this.doorbell = this.runtime.nc.subscribe(`${AUTHORIZATION.subjects}`, { callback: () => this.kick() });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
+import type { IdentityEvent } from '@palisade/contracts';
 import { ServiceRuntime } from '@palisade/runtime';
 import { IdentityDatabase } from '../identity.database';
 import { inTransaction } from '../identity.transaction';
@@ -50,7 +51,7 @@ export class UserDirectory {
           .executeTakeFirstOrThrow();
         return { userId: existing.user_id, created: false };
       }
-      await this.runtime.store.append(trx, {
+      await this.runtime.store.append<IdentityEvent>(trx, {
         streamId: IDENTITY_STREAMS.user(userId),
         expectedVersion: 0,
         events: [
