@@ -5,7 +5,6 @@ import { AuditModule } from './audit.module';
 
 export * from './audit.config';
 export * from './audit.module';
-export * from './http/audit-read.authorizer';
 /** What `palisade audit verify` and `palisade audit export` run. */
 export * from './verify';
 

@@ -5,7 +5,7 @@ import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
 import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, waitFor } from '@palisade/testing';
-import { AuditModule, auditConfigSchema, AuditReadAuthorizer, auditService } from '../src';
+import { AuditEdgeOverrides, AuditModule, auditConfigSchema, auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
 import { loadSigningKey } from '../src/log/signing-key';
 import { keyRing, verifyLog } from '../src/domain';
@@ -15,17 +15,17 @@ import { probeService } from './probe.fixture';
 /** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
 export async function startAuditHarness(
   env: Record<string, string> = {},
-  options: { audit?: boolean; readAuthorizer?: AuditReadAuthorizer; logger?: Logger } = {},
+  options: { audit?: boolean; edge?: AuditEdgeOverrides; logger?: Logger } = {},
 ) {
   const nats = await privateNats();
   const database = await testDatabase();
   const identity = probeService(IDENTITY);
   const placement = probeService(PLACEMENT);
-  const audit = options.readAuthorizer
+  const audit = options.edge
     ? defineService({
         context: AUDIT,
         configSchema: auditConfigSchema,
-        module: (config) => AuditModule.register(config, { readAuthorizer: options.readAuthorizer }),
+        module: (config) => AuditModule.register(config, options.edge),
       })
     : auditService;
   const baseEnv = {

@@ -38,13 +38,13 @@ const userOf = (org: number, m: number) => `u-${org}-${m}`;
 function organizationEvents(i: number): AuthorizationEvent[] {
   const orgId = orgIdOf(i);
   const now = Date.parse('2026-11-25T00:00:00Z');
-  const commands: OrgCommand[] = [{ kind: 'createOrg', orgId, name: `Org ${i}`, by: userOf(i, 0) }];
+  const commands: OrgCommand[] = [{ type: 'createOrg', orgId, name: `Org ${i}`, by: userOf(i, 0) }];
   for (let m = 1; m < MEMBERS; m++) {
     const role: OrgRole = m < 3 ? 'admin' : m < 17 ? 'member' : 'reviewer';
-    commands.push({ kind: 'addMember', userId: userOf(i, m), role, by: userOf(i, 0), now });
+    commands.push({ type: 'addMember', userId: userOf(i, m), role, by: userOf(i, 0), now });
     if (role === 'member')
       commands.push({
-        kind: 'addGrant',
+        type: 'addGrant',
         userId: userOf(i, m),
         workspaceId: `ws-${m % 4}`,
         grant: m % 2 ? 'developer' : 'maintainer',
@@ -180,7 +180,7 @@ async function removalToDeny(natsUrl: string, commands: OrganizationCommands) {
     if (!(await client.check(c)).allowed) throw new Error(`${userId} should be a member of ${orgId}`);
     await commands.execute(
       orgId,
-      { kind: 'removeMember', userId, by: userOf(org, 0) },
+      { type: 'removeMember', userId, by: userOf(org, 0) },
       `user:${userOf(org, 0)}`,
     );
     const committed = performance.now();

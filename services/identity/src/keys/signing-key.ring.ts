@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { ACCESS_TOKEN_ALGORITHM, SYSTEM_ORG } from '@palisade/contracts';
+import { ACCESS_TOKEN_ALGORITHM, IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
+import type { IdentityEvent } from '@palisade/contracts';
 import { CLOCK_TOLERANCE_SECONDS } from '@palisade/auth';
-import { ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, JWK } from 'jose';
 import { sql } from 'kysely';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
-import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+import { inTransaction } from '../identity.transaction';
 
 type SigningKey = Awaited<ReturnType<typeof importPKCS8>>;
 
@@ -33,7 +35,8 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly runtime: ServiceRuntime,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -68,14 +71,14 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
     const rows = await this.db
       .selectFrom('signing_keys')
       .select(['public_jwk'])
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date(this.clock.now()))]))
       .orderBy('created_at', 'desc')
       .execute();
     return { keys: rows.map((row) => row.public_jwk as JWK) };
   }
 
   private isDue(createdAt: number): boolean {
-    return Date.now() - createdAt >= this.config.IDENTITY_KEY_ROTATION_SECONDS * 1000;
+    return this.clock.now() - createdAt >= this.config.IDENTITY_KEY_ROTATION_SECONDS * 1000;
   }
 
   private async ensureCurrent(force = false): Promise<void> {
@@ -92,7 +95,7 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
       const kid = randomBytes(12).toString('base64url');
       const { publicKey, privateKey } = await generateKeyPair(ACCESS_TOKEN_ALGORITHM, { extractable: true });
       const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' };
-      const now = new Date();
+      const now = new Date(this.clock.now());
       const retiresAt = new Date(
         now.getTime() + (this.config.IDENTITY_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000,
       );
@@ -114,8 +117,8 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
           expires_at: null,
         })
         .execute();
-      await this.runtime.store.append(trx, {
-        streamId: `signing-key/${kid}`,
+      await this.runtime.store.append<IdentityEvent>(trx, {
+        streamId: IDENTITY_STREAMS.signingKey(kid),
         expectedVersion: 0,
         events: [
           {
