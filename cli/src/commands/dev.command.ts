@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureCommand, MissingDependencyError } from '@palisade/config';
+import { ensureGoTool, InstalledTool, MissingDependencyError, NATS_SERVER_TOOL } from '@palisade/config';
 import { upperSnake } from '@palisade/contracts';
 import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 import { natsAuthorizationConfig, servicePermissions } from '@palisade/messaging';
@@ -22,15 +22,9 @@ const DEFAULT_HTTP_PORT = 8080;
  */
 export async function devCommand(options: { dataDir?: string; port?: number }): Promise<number> {
   const home = path.resolve(options.dataDir ?? '.palisade');
-  let natsBinary: string;
+  let natsServer: InstalledTool;
   try {
-    natsBinary = ensureCommand({
-      command: 'nats-server',
-      debianPackage: 'nats-server',
-      purpose: 'the NATS JetStream broker',
-      manualInstall:
-        'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
-    });
+    natsServer = ensureGoTool(NATS_SERVER_TOOL);
   } catch (error) {
     if (error instanceof MissingDependencyError) {
       process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
@@ -55,7 +49,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
     const nats = await startNatsServer({
       dataDir: path.join(home, 'nats'),
       configText: natsAuthorizationConfig(users),
-      binary: natsBinary,
+      binary: natsServer.path,
       logFile: path.join(home, 'nats.log'),
       detached: true,
     });
@@ -91,6 +85,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
         `  health     ${url}/healthz  ${url}/readyz   metrics ${url}/metrics`,
         `  NATS       ${nats.url}   Postgres 127.0.0.1:${postgres.port}  (credentials in ${path.join(home, 'dev.env')})`,
         `  data       ${home}  (kept; the next start reuses it)`,
+        `  ${natsServer.describe()}`,
         `  first admin: palisade login --url ${url} --bootstrap-file ${env.IDENTITY_BOOTSTRAP_FILE}`,
         `Press Ctrl-C to stop.`,
       ].join('\n'),

@@ -7,3 +7,4 @@ export * from './base-config.schema';
 export * from './service-config.schema';
 export * from './load-config';
 export * from './system-packages';
+export * from './go-tools';

@@ -37,7 +37,7 @@ export async function testDatabase(): Promise<{ url: string; name: string; drop(
 /** A nats-server of this test's own (in its own temp folder), for tests that kill or restart the broker. */
 export async function privateNats(configText?: string): Promise<NatsServerHandle & { dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-nats-'));
-  const handle = await startNatsServer({ dataDir, configText });
+  const handle = await startNatsServer({ dataDir, configText, binary: readTestState().natsServerBinary });
   return {
     ...handle,
     get pid() {

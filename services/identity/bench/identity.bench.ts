@@ -21,6 +21,7 @@ import {
   RevocationList,
 } from '@palisade/auth';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@palisade/contracts';
+import { ensureGoTool, NATS_SERVER_TOOL } from '@palisade/config';
 import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 import { startPalisade } from '@palisade/runtime';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
@@ -201,7 +202,9 @@ async function main() {
   const rates = await verificationRates();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-identity-'));
   fs.chmodSync(dir, 0o711);
-  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
+  const natsServer = ensureGoTool(NATS_SERVER_TOOL, { override: process.env.PALISADE_NATS_SERVER });
+  console.log(`on ${natsServer.describe()}`);
+  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats'), binary: natsServer.path });
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg', 'data'),
     password: 'bench-password-not-secret',
