@@ -8,3 +8,4 @@ export * from './service-config.schema';
 export * from './load-config';
 export * from './system-packages';
 export * from './go-tools';
+export * from './key-encryption';

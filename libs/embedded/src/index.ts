@@ -3,3 +3,4 @@ export * from './process';
 export * from './nats-server';
 export * from './postgres';
 export * from './clickhouse-server';
+export * from './tls-certificates';

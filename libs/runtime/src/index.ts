@@ -7,3 +7,4 @@ export * from './core.module';
 export * from './app.module';
 export * from './http/http-error.filter';
 export * from './bootstrap';
+export * from './service-logins';

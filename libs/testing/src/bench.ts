@@ -6,7 +6,7 @@ import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 
 export interface BenchServers {
   natsUrl: string;
-  /** A fresh database on the benchmark's own Postgres. */
+  /** A fresh database on the benchmark's own Postgres (its admin's URL; services get their own logins with serviceLogins from libs/runtime). */
   databaseUrl: string;
   dir: string;
 }

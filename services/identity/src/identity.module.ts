@@ -12,7 +12,7 @@ import { OidcController } from './http/oidc.controller';
 import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
 import { IDENTITY_CONFIG } from './identity.transaction';
-import { SigningKeyRing } from './keys/signing-key.ring';
+import { SIGNING_KEY_ENCRYPTION, SigningKeyRing, signingKeyEncryption } from './keys/signing-key.ring';
 import { OidcLoginService } from './oidc/oidc-login.service';
 import { ApiTokenService, resolveApiToken } from './sessions/api-token.service';
 import { IdentityDatabase } from './identity.database';
@@ -34,6 +34,7 @@ export class IdentityModule {
       controllers: [JwksController, SessionController, OidcController, ApiTokenController],
       providers: [
         { provide: IDENTITY_CONFIG, useValue: config },
+        { provide: SIGNING_KEY_ENCRYPTION, useFactory: () => signingKeyEncryption(config) },
         SigningKeyRing,
         TokenIssuer,
         UserDirectory,
