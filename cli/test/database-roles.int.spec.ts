@@ -1,4 +1,6 @@
 import { auditService } from '@palisade/audit';
+import { authorizationService } from '@palisade/authorization';
+import { createDatabase, runMigrations } from '@palisade/persistence';
 import { testDatabase } from '@palisade/testing';
 import type { TestDatabase } from '@palisade/testing';
 import { Client } from 'pg';
@@ -140,5 +142,43 @@ describe('per-service Postgres roles', () => {
     );
     // Only audit's login may take the appender role.
     expect(await attempt('identity', `set local role ${appender}`)).toBe('42501');
+  });
+
+  it('takes over a schema that an older version migrated as the shared superuser', async () => {
+    const old = await testDatabase();
+    try {
+      // What services did before: migrate their own schema at start, as the one login they had.
+      const db = createDatabase({ url: old.url, schema: 'authorization', poolSize: 1 });
+      await runMigrations(db, 'authorization', authorizationService.migrations);
+      await db.destroy();
+      const logins = serviceLogins(old.url, old.name);
+      await logins.serviceEnv([authorizationService]);
+      const login = new Client({ connectionString: logins.serviceUrl('authorization') });
+      await login.connect();
+      try {
+        await login.query(
+          `insert into "authorization".consumer_positions (consumer, producer, last_sequence) values ('c', 'p', 1)`,
+        );
+        await expect(
+          login.query(`alter table "authorization".events add column smuggled text`),
+        ).rejects.toMatchObject({
+          code: '42501',
+        });
+      } finally {
+        await login.end();
+      }
+      const admin = new Client({ connectionString: old.url });
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ owner: string }>(
+          `select distinct tableowner as owner from pg_tables where schemaname = 'authorization'`,
+        );
+        expect(rows).toEqual([{ owner: `${old.name}_migrator` }]);
+      } finally {
+        await admin.end();
+      }
+    } finally {
+      await old.drop();
+    }
   });
 });
