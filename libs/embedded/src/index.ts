@@ -4,3 +4,4 @@ export * from './nats-server';
 export * from './postgres';
 export * from './clickhouse-server';
 export * from './tls-certificates';
+export * from './docker-engine';

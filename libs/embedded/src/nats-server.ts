@@ -2,7 +2,7 @@ import { spawn, ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { canConnect, freePort, pollUntil } from './free-port';
-import { isAlive, stopProcess } from './process';
+import { isAlive, logTail, stopProcess } from './process';
 
 export interface NatsServerOptions {
   /** JetStream store and the server's config, log and pid files live here. */
@@ -82,7 +82,7 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     const failed = new Promise<never>((_, reject) => {
       child.once('error', reject);
       child.once('exit', (code, signal) =>
-        reject(new Error(`nats-server exited during start-up (${signal ?? code}): ${tail(logFile)}`)),
+        reject(new Error(`nats-server exited during start-up (${signal ?? code}): ${logTail(logFile)}`)),
       );
     });
     const ready = pollUntil(
@@ -125,12 +125,4 @@ async function stopStale(pidFile: string): Promise<void> {
     await pollUntil(() => !isAlive(pid), 10_000, `stale nats-server ${pid} to exit`);
   }
   fs.rmSync(pidFile, { force: true });
-}
-
-function tail(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-8).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }

@@ -1,4 +1,5 @@
 import { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 
 /** Sends `signal`, waits for exit; SIGKILL after `graceMs`. Resolves once the process is gone. */
 export async function stopProcess(
@@ -21,5 +22,14 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The last lines of a server's log file, for a start-up error message. */
+export function logTail(file: string, lines = 8): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
   }
 }

@@ -32,6 +32,8 @@ export interface ServiceRuntimeOptions {
   nats: { servers: string; user?: string; password?: string; tls?: NatsTlsFiles };
   stream?: StreamOptions;
   relay?: { batchSize?: number; pollIntervalMs?: number };
+  /** The service's parsed configuration: what SERVICE_CONFIG resolves to inside its module. */
+  config?: unknown;
 }
 
 /**

@@ -3,15 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureGoTool, NATS_SERVER_TOOL } from '@palisade/config';
 import { NatsServerHandle, PostgresHandle, startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+import { buildTestWebapp } from './docker';
 import { STATE_ENV, TestState } from './test-state';
 
 /** Handles for the teardown, which jest runs in this same process. */
 export const servers: { nats?: NatsServerHandle; postgres?: PostgresHandle; tempDir?: string } = {};
 
 /**
- * Once per jest run: a real nats-server (JetStream) and a real PostgreSQL in a fresh temp folder.
- * nats-server is the pinned build (`ensureGoTool`; Debian's package where Go is missing;
- * PALISADE_NATS_SERVER names another binary). Workers find them through env vars.
+ * Once per jest run: a real nats-server (JetStream) and a real PostgreSQL in a fresh temp folder,
+ * and the test image's web application (Go). nats-server is the pinned build (`ensureGoTool`;
+ * Debian's package where Go is missing; PALISADE_NATS_SERVER names another binary). Workers find
+ * them through env vars; each runtime test starts Docker engines of its own.
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
@@ -20,12 +22,14 @@ export default async function globalSetup(): Promise<void> {
   servers.tempDir = tempDir;
   // Postgres runs as the unprivileged postgres user when we are root: it must be able to enter.
   fs.chmodSync(tempDir, 0o711);
+  // The runtime tests' web application is built once here, while the servers start.
   const [nats, postgres] = await Promise.all([
     startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary: natsServer.path }),
     startEmbeddedPostgres({
       dataDir: path.join(tempDir, 'pg', 'data'),
       password: `test-${path.basename(tempDir)}`,
     }),
+    buildTestWebapp(),
   ]);
   servers.nats = nats;
   servers.postgres = postgres;

@@ -1,0 +1,3 @@
+module palisade.test/webapp
+
+go 1.19
