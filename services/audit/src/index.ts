@@ -2,6 +2,7 @@ import { AUDIT } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { auditConfigSchema } from './audit.config';
 import { AuditModule } from './audit.module';
+import { AUDIT_APPENDER_ROLE, auditMigrations } from '../migrations';
 
 export * from './audit.config';
 export * from './audit.module';
@@ -12,5 +13,7 @@ export * from './verify';
 export const auditService = defineService({
   context: AUDIT,
   configSchema: auditConfigSchema,
+  migrations: auditMigrations,
+  schemaRoles: [AUDIT_APPENDER_ROLE],
   module: (config) => AuditModule.register(config),
 });

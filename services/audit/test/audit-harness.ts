@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
-import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
+import { defineService, RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, waitFor } from '@palisade/testing';
 import { AuditEdgeOverrides, AuditModule, auditConfigSchema, auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
@@ -25,11 +25,19 @@ export async function startAuditHarness(
     ? defineService({
         context: AUDIT,
         configSchema: auditConfigSchema,
+        migrations: auditService.migrations,
+        schemaRoles: auditService.schemaRoles,
         module: (config) => AuditModule.register(config, options.edge),
       })
     : auditService;
+  const services = [identity.service, placement.service, ...(options.audit === false ? [] : [audit])];
+  // Audit's schema is migrated (and its login made) even when the test starts audit itself later.
   const baseEnv = {
-    DATABASE_URL: database.url,
+    ...(await serviceLogins(database.url, database.name).serviceEnv([
+      identity.service,
+      placement.service,
+      audit,
+    ])),
     NATS_URL: nats.url,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
@@ -38,7 +46,7 @@ export async function startAuditHarness(
     ...env,
   };
   const running: RunningPalisade = await startPalisade({
-    services: [identity.service, placement.service, ...(options.audit === false ? [] : [audit])],
+    services,
     env: baseEnv,
     logger: options.logger,
   });

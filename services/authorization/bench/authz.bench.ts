@@ -14,7 +14,7 @@ import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzCheck, OrgRole } from '@palisade/contracts';
 import { rpcSubject } from '@palisade/messaging';
-import { ServiceRuntime, startPalisade } from '@palisade/runtime';
+import { ServiceRuntime, serviceLogins, startPalisade } from '@palisade/runtime';
 import { percentile, runBench } from '@palisade/testing';
 import { connect } from 'nats';
 import { authorizationService } from '../src';
@@ -199,14 +199,19 @@ async function removalToDeny(natsUrl: string, commands: OrganizationCommands) {
 }
 
 runBench('authz', async ({ natsUrl, databaseUrl }) => {
-  const env = { NATS_URL: natsUrl, HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  const env = {
+    ...(await serviceLogins(databaseUrl, 'bench').serviceEnv([authorizationService])),
+    NATS_URL: natsUrl,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
   console.log(
     `authorization benchmark: ${ORGS} organizations × ${MEMBERS} members, ${os.cpus().length} cores`,
   );
   // Load through the event store: one append per organization (its whole history, decided).
   let running = await startPalisade({
     services: [authorizationService],
-    env: { ...env, DATABASE_URL: databaseUrl },
+    env,
   });
   const runtime = running.app.get(ServiceRuntime, { strict: false });
   let started = performance.now();
@@ -235,7 +240,7 @@ runBench('authz', async ({ natsUrl, databaseUrl }) => {
   started = performance.now();
   running = await startPalisade({
     services: [authorizationService],
-    env: { ...env, DATABASE_URL: databaseUrl },
+    env,
   });
   console.log(
     `restart with the view rebuilt from ${total} events: ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -4,7 +4,7 @@ import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC, DEVLINK } from '@palisade/contracts';
 import type { AuthzCheck } from '@palisade/contracts';
 import { inboxPrefix, natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
 import { authorizationService } from '../src';
@@ -23,9 +23,10 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
   let caller: NatsConnection;
   let client: AuthzClient;
   let commands: OrganizationCommands;
+  let databaseEnv: Record<string, string>;
 
   const env = () => ({
-    DATABASE_URL: database.url,
+    ...databaseEnv,
     NATS_URL: nats.url,
     NATS_USER: 'authorization',
     NATS_PASSWORD: PASSWORDS.authorization,
@@ -46,6 +47,7 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
       ]),
     );
     database = await testDatabase();
+    databaseEnv = await serviceLogins(database.url, database.name).serviceEnv([authorizationService]);
     running = await startPalisade({ services: [authorizationService], env: env() });
     commands = running.app.get(OrganizationCommands, { strict: false });
     caller = await connect({

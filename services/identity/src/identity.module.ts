@@ -12,7 +12,7 @@ import { JwksController } from './http/jwks.controller';
 import { OidcController } from './http/oidc.controller';
 import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
-import { SigningKeyRing } from './keys/signing-key.ring';
+import { SIGNING_KEY_ENCRYPTION, SigningKeyRing, signingKeyEncryption } from './keys/signing-key.ring';
 import { OidcLoginService } from './oidc/oidc-login.service';
 import { ApiTokenService, resolveApiToken } from './sessions/api-token.service';
 import { IdentityDatabase } from './identity.database';
@@ -33,6 +33,7 @@ export class IdentityModule {
       ],
       controllers: [JwksController, SessionController, OidcController, ApiTokenController],
       providers: [
+        { provide: SIGNING_KEY_ENCRYPTION, useFactory: () => signingKeyEncryption(config) },
         SigningKeyRing,
         TokenIssuer,
         UserDirectory,

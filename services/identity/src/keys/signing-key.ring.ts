@@ -3,10 +3,13 @@ import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { ACCESS_TOKEN_ALGORITHM, IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
 import type { IdentityEvent } from '@palisade/contracts';
 import { CLOCK_TOLERANCE_SECONDS } from '@palisade/auth';
+import { fileKeyEncryption, isSealed } from '@palisade/config';
+import type { KeyEncryption } from '@palisade/config';
 import type { Clock } from '@palisade/domain';
 import { CLOCK, SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, JWK } from 'jose';
 import { sql } from 'kysely';
+import { DEV_KEY_ENCRYPTION_KEY_FILE } from '../identity.config';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
 import { inTransaction } from '../identity.transaction';
@@ -23,8 +26,22 @@ export interface ActiveSigningKey {
 /** Advisory lock id serializing key rotation across replicas. */
 const ROTATION_LOCK = 0x1d3e7;
 
+/** The key encryption key that seals the private halves in `signing_keys` (not in the database). */
+export const SIGNING_KEY_ENCRYPTION = Symbol('palisade.identity.signing-key-encryption');
+
+/** The key file of IDENTITY_KEY_ENCRYPTION_KEY_FILE; dev and demo create theirs when it is missing. */
+export function signingKeyEncryption(config: IdentityConfig): KeyEncryption {
+  return fileKeyEncryption(config.IDENTITY_KEY_ENCRYPTION_KEY_FILE ?? DEV_KEY_ENCRYPTION_KEY_FILE, {
+    create: config.PALISADE_MODE !== 'production',
+  });
+}
+
+/** What a sealed private key is bound to: its own row. */
+const sealContext = (kid: string) => `identity.signing_keys/${kid}`;
+
 /**
- * Identity's Ed25519 signing keys, persisted in Postgres. One key is active; when it is older
+ * Identity's Ed25519 signing keys, persisted in Postgres with their private halves sealed by a
+ * key encryption key kept outside it (IDENTITY_KEY_ENCRYPTION_KEY_FILE). One key is active; when it is older
  * than IDENTITY_KEY_ROTATION_SECONDS a new one replaces it (signing_key.rotated) and the old
  * one stays in the JWKS until the last token it signed has expired.
  */
@@ -37,6 +54,7 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
     private readonly runtime: ServiceRuntime,
     @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(SIGNING_KEY_ENCRYPTION) private readonly encryption: KeyEncryption,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -44,6 +62,7 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    await this.sealPlainKeys();
     await this.ensureCurrent();
     // Pick up rotations by other replicas and rotate on time.
     this.timer = setInterval(() => void this.ensureCurrent().catch(() => undefined), 60_000);
@@ -111,7 +130,10 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
         .values({
           kid,
           public_jwk: JSON.stringify(publicJwk),
-          private_pkcs8: await exportPKCS8(privateKey),
+          private_pkcs8: await this.encryption.seal(
+            Buffer.from(await exportPKCS8(privateKey)),
+            sealContext(kid),
+          ),
           created_at: now,
           retired_at: null,
           expires_at: null,
@@ -144,10 +166,26 @@ export class SigningKeyRing implements OnModuleInit, OnApplicationShutdown {
       .executeTakeFirst();
     if (!row) return undefined;
     if (this.active?.kid === row.kid) return this.active;
+    const pem = (await this.encryption.open(row.private_pkcs8, sealContext(row.kid))).toString();
     return {
       kid: row.kid,
-      key: await importPKCS8(row.private_pkcs8, ACCESS_TOKEN_ALGORITHM),
+      key: await importPKCS8(pem, ACCESS_TOKEN_ALGORITHM),
       createdAt: new Date(row.created_at).getTime(),
     };
+  }
+
+  /** Keys written before they were sealed (plain PKCS#8 PEM) are sealed in place. */
+  private async sealPlainKeys(): Promise<void> {
+    const rows = await this.db.selectFrom('signing_keys').select(['kid', 'private_pkcs8']).execute();
+    for (const row of rows.filter((r) => !isSealed(r.private_pkcs8))) {
+      await this.db
+        .updateTable('signing_keys')
+        .set({
+          private_pkcs8: await this.encryption.seal(Buffer.from(row.private_pkcs8), sealContext(row.kid)),
+        })
+        .where('kid', '=', row.kid)
+        .where('private_pkcs8', '=', row.private_pkcs8)
+        .execute();
+    }
   }
 }
