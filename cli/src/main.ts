@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
 import { loginCommand } from './commands/login.command';
+import { migrateCommand } from './commands/migrate.command';
 import { logoutCommand } from './commands/logout.command';
 import { whoamiCommand } from './commands/whoami.command';
 import { secretCommand } from './commands/secret.command';
@@ -14,6 +15,8 @@ Usage:
   palisade dev [--data-dir DIR] [--port N]     everything in one process: a local nats-server,
                                                an embedded Postgres and all seven services
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
+  palisade migrate [--target a,b]              create the roles (with DATABASE_ADMIN_URL) and migrate
+                                               each schema as MIGRATION_DATABASE_URL's role
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
   palisade secret set|list|delete|rotate-key   secrets of a workspace (values from stdin, never argv)
@@ -55,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
       if (!values.target)
         throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
       return serveCommand({ targets: values.target, port: parsePort(values.port) });
+    }
+    case 'migrate': {
+      const { values } = parseArgs({ args: rest, options: { target: { type: 'string' } }, strict: true });
+      return migrateCommand({ targets: values.target });
     }
     case 'audit':
       return auditCommand(rest);

@@ -2,7 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { baseConfigSchema, ConfigError, loadConfig } from '@palisade/config';
+import { ConfigError, loadConfig, processConfigSchema } from '@palisade/config';
 import { JetStreamTransport, MessagingRegistry } from '@palisade/messaging';
 import { createLogger, httpMetricsMiddleware, PinoNestLogger, startTelemetry } from '@palisade/observability';
 import type { Clock } from '@palisade/domain';
@@ -56,7 +56,7 @@ export function loadServiceConfigs(
  */
 export async function startPalisade(options: StartOptions): Promise<RunningPalisade> {
   const configs = loadServiceConfigs(options.services, options.env);
-  const base = loadConfig(baseConfigSchema, options.env);
+  const base = loadConfig(processConfigSchema, options.env);
   const single = options.services.length === 1 ? options.services[0].context.context : undefined;
   const logger = options.logger ?? createLogger({ service: single, level: base.LOG_LEVEL });
   const telemetry = startTelemetry({

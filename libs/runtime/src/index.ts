@@ -10,3 +10,4 @@ export * from './http/problem';
 export * from './http/validation';
 export * from './bootstrap';
 export * from './runtime.metrics';
+export * from './service-logins';

@@ -9,15 +9,14 @@ import {
 import { CONTEXTS, contextConstants, EventEnvelope } from '@palisade/contracts';
 import { contextStreamConfig, describeError, isNotFound } from '@palisade/messaging';
 import type { AnyDatabase } from '@palisade/persistence';
-import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
 import { keyIdOf, SignedCheckpoint } from '../domain';
 import { AppendOutcome, appendToLog, AppendSettings, checkpointIfNew } from './audit-appender';
 import { auditAppendDuration, reportAuditLog } from './audit.metrics';
 import { loadSigningKey } from './signing-key';
-
-export const AUDIT_CONFIG = Symbol.for('palisade.audit.config');
 
 /**
  * The audit log as the service runs it: appends from the consumer, the signing key, and the
@@ -34,13 +33,15 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
 
   constructor(
     private readonly runtime: ServiceRuntime,
-    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: AuditConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     this.settings = {
       store: runtime.store,
       signingKey: () => this.signingKey(),
       checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
+      clock,
     };
     reportAuditLog(() => this.db);
   }

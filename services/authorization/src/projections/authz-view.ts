@@ -45,7 +45,8 @@ export class AuthzView {
     else this.approved.delete(key);
   }
 
-  check(request: AuthzCheck, now = Date.now()): AuthzDecision {
+  /** `now`: ms since the epoch (elevations are time-bound). */
+  check(request: AuthzCheck, now: number): AuthzDecision {
     const decision = check(this.orgs.get(request.resource.orgId), request, now);
     let child = this.counted.get(decision);
     if (!child) {

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload, RpcException } from '@nestjs/microservices';
 import {
   AUTHORIZATION,
@@ -8,7 +8,9 @@ import {
   orgIdSchema,
 } from '@palisade/contracts';
 import type { AuthzCheckReply, EffectivePolicyPack } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
 import { OnRequest, rpcSubject } from '@palisade/messaging';
+import { CLOCK } from '@palisade/runtime';
 import { z } from 'zod';
 import { authzRpcDuration } from '../authz.metrics';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
@@ -20,7 +22,10 @@ const policyPackRequest = z.object({ orgId: orgIdSchema }).strict();
 export class AuthzRpcHandlers {
   private readonly duration = authzRpcDuration();
 
-  constructor(private readonly projection: AuthzViewProjection) {}
+  constructor(
+    private readonly projection: AuthzViewProjection,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   @OnRequest(AUTHORIZATION, rpcSubject(AUTHORIZATION, AUTHZ_RPC.check))
   async check(@Payload() body: unknown): Promise<AuthzCheckReply> {
@@ -43,7 +48,7 @@ export class AuthzRpcHandlers {
         message: `decisions do not reflect event ${atLeast} yet; ask again`,
       });
     const view = this.projection.view;
-    const now = Date.now();
+    const now = this.clock.now();
     return { decisions: checks.map((c) => view.check(c, now)), sequence: view.sequence };
   }
 

@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
-import { ServiceRuntime } from '@palisade/runtime';
+import { IDENTITY_STREAMS, LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
+import type { IdentityEvent } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import { sql } from 'kysely';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
-import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+import { inTransaction } from '../identity.transaction';
 import { loginFailures } from './login.metrics';
 
 export type LoginFailureReason = (typeof LOGIN_FAILURE_REASONS)[number];
@@ -22,7 +24,8 @@ export class LoginAttempts {
 
   constructor(
     private readonly runtime: ServiceRuntime,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Until when an account is locked (undefined when it may try). */
@@ -33,7 +36,7 @@ export class LoginAttempts {
       .where('account', '=', account)
       .executeTakeFirst();
     const until = row?.locked_until ? new Date(row.locked_until) : undefined;
-    return until && until.getTime() > Date.now() ? until : undefined;
+    return until && until.getTime() > this.clock.now() ? until : undefined;
   }
 
   /** Counts a failure for `account` (when given) and records login.failed; returns the lock, if any. */
@@ -55,7 +58,7 @@ export class LoginAttempts {
             MAX_LOCKOUT_MS,
             this.config.IDENTITY_LOCKOUT_SECONDS * 1000 * 2 ** Math.min(over, 20),
           );
-          lockedUntil = new Date(Date.now() + ms);
+          lockedUntil = new Date(this.clock.now() + ms);
           await trx
             .updateTable('login_attempts')
             .set({ locked_until: lockedUntil })
@@ -63,8 +66,8 @@ export class LoginAttempts {
             .execute();
         }
       }
-      await this.runtime.store.append(trx, {
-        streamId: 'login-failures',
+      await this.runtime.store.append<IdentityEvent>(trx, {
+        streamId: IDENTITY_STREAMS.loginFailures,
         expectedVersion: 'any',
         events: [
           {
