@@ -30,7 +30,7 @@ import {
 } from '@palisade/messaging';
 import { createLogger } from '@palisade/observability';
 import { createDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { secretsService } from '@palisade/secrets';
 import { runtimeSchedulerStandIn, schedulerOf } from '@palisade/secrets/test/runtime-scheduler.fixture';
 import { privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
@@ -88,7 +88,7 @@ describe('secrets end to end: the CLI, the HTTP API, a wake, and a canary found 
     database = await testDatabase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-secrets-e2e-'));
     const env: Record<string, string> = {
-      DATABASE_URL: database.url,
+      ...(await serviceLogins(database.url, database.name).serviceEnv(services)),
       NATS_URL: nats.url,
       HTTP_PORT: '0',
       LOG_LEVEL: 'trace',

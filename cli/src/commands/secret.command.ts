@@ -29,8 +29,8 @@ Usage:
   palisade secret rotate-key [--data-dir DIR]
       Rotates the local store's master key while Palisade runs: a new key file entry, every data
       key re-wrapped, the old key removed. Uses DIR/dev.env and DIR/secrets-master.key of
-      "palisade dev" (default .palisade); without them, DATABASE_URL (or SECRETS_DATABASE_URL)
-      and SECRETS_MASTER_KEY_FILE.
+      "palisade dev" (default .palisade); without them, SECRETS_DATABASE_URL (the secrets
+      service's login; or DATABASE_URL) and SECRETS_MASTER_KEY_FILE.
 
 Exit codes: 0 done, 1 refused or failed, 2 usage error.
 `;
@@ -157,13 +157,15 @@ function readDevEnv(dir: string): Record<string, string> {
 async function rotateKey(dataDir: string | undefined, stdout: SecretCommandIo['stdout']): Promise<number> {
   const dir = path.resolve(dataDir ?? '.palisade');
   const dev = readDevEnv(dir);
-  const databaseUrl = dev.DATABASE_URL ?? process.env.SECRETS_DATABASE_URL ?? process.env.DATABASE_URL;
-  const keyFile = dev.DATABASE_URL
+  // The secrets service's own login: rows of its schema, nothing else.
+  const databaseUrl =
+    dev.SECRETS_DATABASE_URL ?? process.env.SECRETS_DATABASE_URL ?? process.env.DATABASE_URL;
+  const keyFile = dev.SECRETS_DATABASE_URL
     ? (process.env.SECRETS_MASTER_KEY_FILE ?? path.join(dir, 'secrets-master.key'))
     : process.env.SECRETS_MASTER_KEY_FILE;
   if (!databaseUrl || !keyFile)
     throw new UsageError(
-      `no ${path.join(dir, 'dev.env')}: give --data-dir of "palisade dev", or set DATABASE_URL and SECRETS_MASTER_KEY_FILE`,
+      `no ${path.join(dir, 'dev.env')}: give --data-dir of "palisade dev", or set SECRETS_DATABASE_URL (the secrets service's login) and SECRETS_MASTER_KEY_FILE`,
     );
   const result = await rotateMasterKey({ databaseUrl, keyFile, now: systemClock.now });
   stdout.write(

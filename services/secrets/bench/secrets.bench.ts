@@ -16,7 +16,7 @@ import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { resolveReplySchema, SECRETS, SECRETS_RPC } from '@palisade/contracts';
 import { generateBoxKeyPair, openBox } from '@palisade/crypto';
 import { rpcSubject } from '@palisade/messaging';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { percentile, runBench, startSsmEndpoint } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
 import { secretsService } from '../src';
@@ -151,7 +151,8 @@ runBench('secrets', async ({ natsUrl, databaseUrl, dir }) => {
   const ssm = new SSMClient({ region: REGION, endpoint: endpoint.url });
   const keyFile = path.join(dir, 'secrets-master.key');
   const env = {
-    DATABASE_URL: databaseUrl,
+    // Migrated as the migration role; each service connects as its own login.
+    ...(await serviceLogins(databaseUrl, 'bench').serviceEnv([runtimeSchedulerStandIn, secretsService])),
     NATS_URL: natsUrl,
     HTTP_PORT: '0',
     LOG_LEVEL: 'warn',

@@ -69,7 +69,7 @@ describe('the local store: envelopes in Postgres, a 0600 master key file, rotati
       }));
     let rotating = true;
     const rotation = rotateMasterKey({
-      databaseUrl: h.database.url,
+      databaseUrl: h.secretsUrl,
       keyFile: h.keyFile,
       batchSize: 50,
       now: () => Date.now(),

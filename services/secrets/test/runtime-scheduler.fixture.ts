@@ -139,6 +139,7 @@ class RuntimeSchedulerStandInModule {
 export const runtimeSchedulerStandIn = defineService({
   context: RUNTIME_SCHEDULER,
   configSchema: serviceConfigSchema(RUNTIME_SCHEDULER.context, {}),
+  migrations: {},
   module: (config) => RuntimeSchedulerStandInModule.register(config),
 });
 

@@ -7,7 +7,7 @@ import { generateBoxKeyPair, openBox } from '@palisade/crypto';
 import type { SecretsEvent } from '@palisade/contracts';
 import { inboxPrefix, natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
 import { createDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase } from '@palisade/testing';
 import { sql } from 'kysely';
 import { connect, NatsConnection } from 'nats';
@@ -45,8 +45,11 @@ export async function startSecretsHarness(
   const database = await testDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-secrets-'));
   const keyFile = path.join(dir, 'secrets-master.key');
+  const services = [runtimeSchedulerStandIn, secretsService];
+  // Migrated as the migration role; each service connects as its own login, as in production.
+  const logins = serviceLogins(database.url, database.name);
   const baseEnv = {
-    DATABASE_URL: database.url,
+    ...(await logins.serviceEnv(services)),
     NATS_URL: nats.url,
     SECRETS_NATS_USER: 'secrets',
     SECRETS_NATS_PASSWORD: passwords.secrets,
@@ -60,7 +63,7 @@ export async function startSecretsHarness(
   };
   const start = () =>
     startPalisade({
-      services: [runtimeSchedulerStandIn, secretsService],
+      services,
       env: baseEnv,
       logger: options.logger,
     });
@@ -77,6 +80,8 @@ export async function startSecretsHarness(
   return {
     nats,
     database,
+    /** The secrets service's own login (what `palisade secret rotate-key` connects as). */
+    secretsUrl: logins.serviceUrl(SECRETS.context),
     keyFile,
     env: baseEnv,
     db,

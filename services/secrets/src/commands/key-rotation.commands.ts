@@ -1,5 +1,5 @@
 import { SECRETS, SECRETS_EVENTS, SYSTEM_ORG } from '@palisade/contracts';
-import { createDatabase, EventStore, outboxChannel, runMigrations } from '@palisade/persistence';
+import { createDatabase, EventStore, outboxChannel, verifyMigrated } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { secretsMigrations } from '../../migrations';
 import { rotateLocalMasterKey, RotationResult } from '../local-store/key-rotation';
@@ -22,7 +22,7 @@ export async function rotateMasterKey(options: {
 }): Promise<RotationResult> {
   const db = createDatabase({ url: options.databaseUrl, schema: SECRETS.schema, poolSize: 2 });
   try {
-    await runMigrations(db, SECRETS.schema, secretsMigrations);
+    await verifyMigrated(db, SECRETS.schema, secretsMigrations);
     const result = await rotateLocalMasterKey(db, options.keyFile, options);
     await new EventStore(SECRETS, SECRETS_EVENTS).append(db, {
       streamId: 'local-master-key',
