@@ -1,8 +1,21 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PLACEMENT, PLACEMENT_EVENTS } from '@palisade/contracts';
-import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { placementMigrations } from '../migrations';
+import { HostCommands } from './commands/host.commands';
+import { PlacementCommands } from './commands/placement.commands';
+import { OrganizationsConsumer } from './consumers/organizations.consumer';
+import { RuntimeEndedConsumer } from './consumers/runtime-ended.consumer';
+import { Engines } from './engine/engines';
 import { PlacementConfig } from './placement.config';
+import { PlacementViewProjection } from './projections/placement-view.projection';
+import { HOST_PROVIDER, StaticHostProvider } from './providers/host-provider';
+import { LocalHostProvider } from './providers/local.provider';
+import { PlacementRpcHandlers } from './rpc/placement.rpc';
+import { DevHost } from './workers/dev-host';
+import { DriftDetector } from './workers/drift.detector';
+import { HealthMonitor } from './workers/health.monitor';
+import { Wiper } from './workers/wiper';
 
 /** The placement service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
@@ -14,6 +27,33 @@ export class PlacementModule {
         ServiceRuntimeModule.forService(
           serviceRuntimeOptions(PLACEMENT, PLACEMENT_EVENTS, placementMigrations, config),
         ),
+      ],
+      controllers: [PlacementRpcHandlers, RuntimeEndedConsumer, OrganizationsConsumer],
+      providers: [
+        { provide: SERVICE_CONFIG, useValue: config },
+        PlacementViewProjection,
+        Engines,
+        HostCommands,
+        PlacementCommands,
+        LocalHostProvider,
+        {
+          provide: HOST_PROVIDER,
+          inject: [LocalHostProvider],
+          useFactory: (local: LocalHostProvider) =>
+            config.PLACEMENT_PROVIDER === 'local' ? local : new StaticHostProvider(),
+        },
+        HealthMonitor,
+        Wiper,
+        DriftDetector,
+        DevHost,
+      ],
+      exports: [
+        PlacementViewProjection,
+        HostCommands,
+        PlacementCommands,
+        HealthMonitor,
+        Wiper,
+        DriftDetector,
       ],
     };
   }
