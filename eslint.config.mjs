@@ -93,6 +93,26 @@ export default defineConfig(
     },
   },
   {
+    // A domain is pure and framework-free (STYLE.md): it raises RuleError from @palisade/domain
+    // and never loads NestJS, directly or through a lib that does. Types alone are fine.
+    files: ['services/*/src/domain/**/*.ts', 'libs/domain/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nestjs/*', 'express', '@palisade/runtime', '@palisade/auth', '@palisade/messaging'],
+              allowTypeImports: true,
+              message:
+                'A domain is framework-free: throw RuleError from @palisade/domain; see docs/architecture.md.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // plain JavaScript here is CommonJS run by Node (jest configs, cli/bin)
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {

@@ -2,7 +2,6 @@ import {
   CanActivate,
   createParamDecorator,
   ExecutionContext,
-  HttpException,
   Inject,
   Injectable,
   OnApplicationBootstrap,
@@ -12,7 +11,6 @@ import {
 import type { DemoTokens } from '@palisade/config';
 import type { Request } from 'express';
 import type { NatsConnection } from 'nats';
-import { AuthError } from './auth-error';
 import { AccessTokenVerifier, ApiTokenResolver } from './access-token.verifier';
 import { natsApiTokenResolver } from './api-token.resolver';
 import { JwksFetcher, JwksKeyStore } from './jwks-key-store';
@@ -35,11 +33,6 @@ export function bearerToken(header: string | string[] | undefined): string | und
   return match?.[1];
 }
 
-/** The `{ error: { code, message } }` HTTP answer of a refused credential. */
-export function authHttpError(error: AuthError): HttpException {
-  return new HttpException({ error: { code: error.code, message: error.message } }, error.status);
-}
-
 /**
  * Lets a request through only with a valid Palisade credential and puts its principal on the
  * request (`@CurrentPrincipal()`). Identity only: what the principal may do is authorization's.
@@ -50,22 +43,27 @@ export class AccessTokenGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<Request & { [PRINCIPAL]?: Principal }>();
-    try {
-      request[PRINCIPAL] = await this.verifier.verify(bearerToken(request.headers.authorization));
-      return true;
-    } catch (error) {
-      if (error instanceof AuthError) throw authHttpError(error);
-      throw error;
-    }
+    // Already verified by an earlier guard of the same request (RequirePermission runs this one first).
+    // A refusal is an AuthError (a RuleError): the HTTP filter answers it.
+    request[PRINCIPAL] ??= await this.verifier.verify(bearerToken(request.headers.authorization));
+    return true;
   }
 }
 
-/** The principal the AccessTokenGuard verified for this request. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext) => {
-  const principal = context.switchToHttp().getRequest<{ [PRINCIPAL]?: Principal }>()[PRINCIPAL];
-  if (!principal) throw new Error('@CurrentPrincipal() needs @UseGuards(AccessTokenGuard) on the route');
+/** The principal the AccessTokenGuard verified for this request (a programming error without it). */
+export function principalOf(request: object): Principal {
+  const principal = (request as { [PRINCIPAL]?: Principal })[PRINCIPAL];
+  if (!principal)
+    throw new Error(
+      'the route needs @RequirePermission(...) or @UseGuards(AccessTokenGuard) to know its caller',
+    );
   return principal;
-});
+}
+
+/** The principal the AccessTokenGuard verified for this request. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext) =>
+  principalOf(context.switchToHttp().getRequest<object>()),
+);
 
 /** What a service gives the auth providers, from its own injected dependencies. */
 export interface AuthDependencies {

@@ -1,3 +1,5 @@
+import { RuleError } from '@palisade/domain';
+
 /** Stable codes of every way a credential is refused (the guard answers 401 with them). */
 export const AUTH_ERROR_MESSAGES = {
   token_missing: 'Send an access token: Authorization: Bearer <token>.',
@@ -20,18 +22,15 @@ export const AUTH_ERROR_MESSAGES = {
 
 export type AuthErrorCode = keyof typeof AUTH_ERROR_MESSAGES;
 
-/** A refused credential. The message never contains the credential. */
-export class AuthError extends Error {
+/**
+ * A refused credential: 401, or 503 when verification itself is unavailable. A RuleError, so the
+ * HTTP filter answers it like every other refusal. The message never contains the credential.
+ */
+export class AuthError extends RuleError {
   override readonly name = 'AuthError';
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string = AUTH_ERROR_MESSAGES[code],
-  ) {
-    super(message);
-  }
+  declare readonly code: AuthErrorCode;
 
-  /** 503 when verification itself is unavailable, 401 for every refused credential. */
-  get status(): number {
-    return this.code === 'auth_unavailable' ? 503 : 401;
+  constructor(code: AuthErrorCode, message: string = AUTH_ERROR_MESSAGES[code]) {
+    super(code === 'auth_unavailable' ? 503 : 401, code, message);
   }
 }

@@ -1,3 +1,4 @@
+import { RuleError } from '@palisade/domain';
 import { AUTHORIZATION, AUTHZ_RPC, parseEventSubject } from '@palisade/contracts';
 import type { AuthzCheck, AuthzCheckReply, AuthzDecision } from '@palisade/contracts';
 import { HEADER_SEQUENCE, rpcSubject } from '@palisade/messaging';
@@ -13,8 +14,12 @@ export interface AuthzClientOptions {
   timeoutMs?: number;
 }
 
-export class AuthzUnavailableError extends Error {
-  readonly code = 'authz_unavailable';
+/** Authorization did not answer (or refused the question): deny, and say so as a 503. */
+export class AuthzUnavailableError extends RuleError {
+  override readonly name = 'AuthzUnavailableError';
+  constructor(readonly reason: string) {
+    super(503, 'authz_unavailable', 'Authorization did not answer; try again shortly.');
+  }
 }
 
 interface OrgCache {
@@ -28,15 +33,26 @@ interface OrgCache {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function cacheKey(c: AuthzCheck): string {
-  const s = c.subject;
-  const who =
-    s.kind === 'dev_session'
-      ? `d|${s.linkId}`
-      : s.kind === 'api_token'
-        ? `t|${s.userId}|${s.orgId}|${s.access}`
-        : `u|${s.userId}`;
-  return `${who}|${c.action}|${c.resource.workspaceId ?? ''}|${c.resource.elevationId ?? ''}`;
+/**
+ * The cache key of a check: every field of its subject, action and resource, canonically (keys
+ * sorted, absent and undefined alike). Built from the values, not from a list of field names, so
+ * a field a new service adds to the resource schema (a link, a service) can never make two
+ * different checks share one cached decision.
+ */
+export function authzCacheKey(check: AuthzCheck): string {
+  return canonical([check.subject, check.action, check.resource]);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const fields = Object.keys(value)
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`);
+    return `{${fields.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /**
@@ -83,7 +99,7 @@ export class AuthzClient {
   async checkMany(requests: readonly AuthzCheck[]): Promise<AuthzDecision[]> {
     const now = Date.now();
     const decisions: Array<AuthzDecision | undefined> = requests.map((r) => {
-      const hit = this.orgs.get(r.resource.orgId)?.entries.get(cacheKey(r));
+      const hit = this.orgs.get(r.resource.orgId)?.entries.get(authzCacheKey(r));
       return hit && hit.expires > now ? hit.decision : undefined;
     });
     const missing = requests.map((r, i) => (decisions[i] ? -1 : i)).filter((i) => i >= 0);
@@ -99,7 +115,7 @@ export class AuthzClient {
       // Only an answer no event has overtaken may be remembered.
       if (org.generation !== generations[k]) return;
       if (org.entries.size >= this.maxPerOrg) org.entries.delete(org.entries.keys().next().value!);
-      org.entries.set(cacheKey(request), { decision, expires: Date.now() + this.ttlMs });
+      org.entries.set(authzCacheKey(request), { decision, expires: Date.now() + this.ttlMs });
     });
     return decisions as AuthzDecision[];
   }

@@ -8,3 +8,5 @@ export * from './access-token.verifier';
 export * from './access-token.guard';
 export * from './api-token.resolver';
 export * from './service-auth.providers';
+export * from './permission.guard';
+export * from './permission.providers';

@@ -1,25 +1,11 @@
+import { Decider, fold } from '@palisade/domain';
 import { DomainEvent, EventMetadata, EventStore, StoredEvent } from './event-store';
 import { ConcurrencyConflictError } from './errors';
 import { AnyDatabase } from './database';
 
-/**
- * A decider (see ../shared/STYLE.md): pure domain logic with no I/O.
- * `decide` returns the events a command causes (or throws a domain error);
- * `evolve` folds one event into the state.
- */
-export interface Decider<S, C, E extends DomainEvent> {
-  readonly initialState: S;
-  decide(state: S, command: C): E[];
-  evolve(state: S, event: E): S;
-}
-
-/** Folds events into a state with a decider's evolve. */
-export function fold<S, E extends DomainEvent>(
-  decider: Pick<Decider<S, never, E>, 'initialState' | 'evolve'>,
-  events: readonly E[],
-): S {
-  return events.reduce((state, event) => decider.evolve(state, event), decider.initialState);
-}
+// The decider shape is the domain's (framework-free); the write path below runs it.
+export type { Decider } from '@palisade/domain';
+export { fold } from '@palisade/domain';
 
 export interface ExecuteCommandRequest<S, C, E extends DomainEvent, Db extends AnyDatabase = AnyDatabase> {
   streamId: string;

@@ -9,15 +9,13 @@ import {
 import { sql } from 'kysely';
 import { AnyDatabase, asPersistence, PREPARED } from './database';
 import { v7 as uuidv7 } from 'uuid';
+import type { DomainEvent } from '@palisade/domain';
 import { ConcurrencyConflictError } from './errors';
 import { MicroBatcher } from './micro-batcher';
 import { Publication, withSequence } from './outbox.repository';
 
-/** A domain event: `{ type: '<entity>.<verb>', data }`. */
-export interface DomainEvent<T extends string = string, D = unknown> {
-  type: T;
-  data: D;
-}
+/** A domain event: `{ type: '<entity>.<verb>', data }` (defined with the decider in @palisade/domain). */
+export type { DomainEvent } from '@palisade/domain';
 
 /** Who and what caused an append; copied into every event's envelope. */
 export interface EventMetadata {

@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import type { Clock } from '@palisade/domain';
 import { ObservabilityModule } from '@palisade/observability';
 import type { Logger } from 'pino';
 import { CoreModule } from './core.module';
@@ -14,6 +15,8 @@ export interface AppModuleOptions {
   logger: Logger;
   /** Requests per minute per client address, across the API (default 1200). */
   rateLimitPerMinute?: number;
+  /** What CLOCK resolves to (default: the system clock). */
+  clock?: Clock;
 }
 
 /** The Nest application: core, observability, HTTP defaults, then the chosen services' root modules. */
@@ -23,7 +26,7 @@ export class PalisadeAppModule {
     return {
       module: PalisadeAppModule,
       imports: [
-        CoreModule.register(options.logger),
+        CoreModule.register(options.logger, options.clock),
         ObservabilityModule.forRoot(),
         ThrottlerModule.forRoot([
           { name: 'default', ttl: 60_000, limit: options.rateLimitPerMinute ?? 1200 },

@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { baseConfigSchema, ConfigError, loadConfig } from '@palisade/config';
 import { JetStreamTransport, MessagingRegistry } from '@palisade/messaging';
 import { createLogger, PinoNestLogger, startTelemetry } from '@palisade/observability';
+import type { Clock } from '@palisade/domain';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { PalisadeAppModule } from './app.module';
@@ -16,6 +17,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   /** Defaults to a pino logger on stdout at LOG_LEVEL. */
   logger?: Logger;
+  /** What every service's CLOCK is (default: the system clock); tests pass one they move. */
+  clock?: Clock;
 }
 
 export interface RunningPalisade {
@@ -64,7 +67,7 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
   let app: NestExpressApplication | undefined;
   try {
     app = await NestFactory.create<NestExpressApplication>(
-      PalisadeAppModule.register({ services: options.services, configs, logger }),
+      PalisadeAppModule.register({ services: options.services, configs, logger, clock: options.clock }),
       {
         logger: new PinoNestLogger(logger),
         abortOnError: false,

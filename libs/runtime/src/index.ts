@@ -6,4 +6,6 @@ export * from './service-runtime-options';
 export * from './core.module';
 export * from './app.module';
 export * from './http/http-error.filter';
+export * from './http/problem';
+export * from './http/validation';
 export * from './bootstrap';

@@ -3,7 +3,10 @@ import { resolveServiceConnections } from '@palisade/config';
 import { MigrationSet } from '@palisade/persistence';
 import { ServiceRuntimeOptions } from './service-runtime';
 
-/** Runtime options of a service from its parsed configuration (its own database URL and NATS user win). */
+/**
+ * Runtime options of a service from its parsed configuration (its own database URL and NATS user
+ * win); the configuration itself becomes the module's SERVICE_CONFIG.
+ */
 export function serviceRuntimeOptions(
   context: ContextConstants,
   events: readonly EventDefinition[],
@@ -11,5 +14,12 @@ export function serviceRuntimeOptions(
   config: Readonly<Record<string, unknown>>,
 ): ServiceRuntimeOptions {
   const connections = resolveServiceConnections(context.context, config);
-  return { context, events, migrations, databaseUrl: connections.databaseUrl, nats: connections.nats };
+  return {
+    context,
+    events,
+    migrations,
+    databaseUrl: connections.databaseUrl,
+    nats: connections.nats,
+    config,
+  };
 }

@@ -2,11 +2,18 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { createDatabase } from '@palisade/persistence';
 import type { Logger } from 'pino';
 import { ServiceRuntime, ServiceRuntimeOptions } from './service-runtime';
-import { ROOT_LOGGER, SERVICE_DATABASE, SERVICE_LOGGER, SERVICE_RUNTIME_OPTIONS } from './tokens';
+import {
+  ROOT_LOGGER,
+  SERVICE_CONFIG,
+  SERVICE_DATABASE,
+  SERVICE_LOGGER,
+  SERVICE_RUNTIME_OPTIONS,
+} from './tokens';
 
 /**
  * What every service module imports first. Each import is its own instance, so inside a
- * service module SERVICE_DATABASE, SERVICE_LOGGER and ServiceRuntime are that service's.
+ * service module SERVICE_CONFIG, SERVICE_DATABASE, SERVICE_LOGGER and ServiceRuntime are that
+ * service's.
  */
 @Module({})
 export class ServiceRuntimeModule {
@@ -15,6 +22,7 @@ export class ServiceRuntimeModule {
       module: ServiceRuntimeModule,
       providers: [
         { provide: SERVICE_RUNTIME_OPTIONS, useValue: options },
+        { provide: SERVICE_CONFIG, useValue: options.config ?? {} },
         {
           provide: SERVICE_DATABASE,
           useFactory: () =>
@@ -34,7 +42,7 @@ export class ServiceRuntimeModule {
         },
         ServiceRuntime,
       ],
-      exports: [SERVICE_DATABASE, SERVICE_LOGGER, ServiceRuntime],
+      exports: [SERVICE_CONFIG, SERVICE_DATABASE, SERVICE_LOGGER, ServiceRuntime],
     };
   }
 }

@@ -31,6 +31,8 @@ export interface ServiceRuntimeOptions {
   nats: { servers: string; user?: string; password?: string };
   stream?: StreamOptions;
   relay?: { batchSize?: number; pollIntervalMs?: number };
+  /** The service's parsed configuration: what SERVICE_CONFIG resolves to inside its module. */
+  config?: unknown;
 }
 
 /**

@@ -8,5 +8,7 @@ export const SERVICE_RUNTIME_OPTIONS = Symbol.for('palisade.runtime.options');
 export const SERVICE_LOGGER = Symbol.for('palisade.runtime.service-logger');
 /** The process-wide pino logger. */
 export const ROOT_LOGGER = Symbol.for('palisade.runtime.root-logger');
-/** The service's parsed configuration. */
+/** The service's parsed configuration (provided by ServiceRuntimeModule.forService). */
 export const SERVICE_CONFIG = Symbol.for('palisade.runtime.config');
+/** The process-wide Clock (@palisade/domain): the system clock, or a test's own. */
+export const CLOCK = Symbol.for('palisade.runtime.clock');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Body, Controller, DynamicModule, Inject, Module, Post } from '@nestjs/common';
+import { Body, Controller, DynamicModule, Get, Inject, Module, Post } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { serviceConfigSchema } from '@palisade/config';
 import { contextConstants, defineEvent } from '@palisade/contracts';
@@ -9,9 +9,12 @@ import { executeCommand } from '@palisade/persistence';
 import type { AnyDatabase } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { Clock } from '@palisade/domain';
 import {
   apiError,
+  CLOCK,
   defineService,
+  SERVICE_CONFIG,
   SERVICE_DATABASE,
   ServiceRuntime,
   ServiceRuntimeModule,
@@ -47,7 +50,17 @@ export function notesServices() {
 
   @Controller('v1/notes')
   class NotesController {
-    constructor(private readonly runtime: ServiceRuntime) {}
+    constructor(
+      private readonly runtime: ServiceRuntime,
+      @Inject(CLOCK) private readonly clock: Clock,
+      @Inject(SERVICE_CONFIG) private readonly config: { HTTP_PORT: number },
+    ) {}
+
+    /** What the service's CLOCK and SERVICE_CONFIG resolve to. */
+    @Get('edge')
+    edge() {
+      return { now: this.clock.now(), httpPort: this.config.HTTP_PORT };
+    }
 
     @Post()
     async add(@Body() body: unknown) {

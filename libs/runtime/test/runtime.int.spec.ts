@@ -1,12 +1,13 @@
 import { ConfigError } from '@palisade/config';
 import { rpcSubject } from '@palisade/messaging';
-import { testDatabase, waitFor } from '@palisade/testing';
+import { TestClock, testDatabase, waitFor } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
 import { RunningPalisade, startPalisade } from '../src';
 import { notesServices } from './notes.fixture';
 
 describe('runtime: services on the backbone through the Nest transport', () => {
   const fixture = notesServices();
+  const clock = new TestClock('2026-11-25T10:00:00Z');
   let database: Awaited<ReturnType<typeof testDatabase>>;
   let running: RunningPalisade;
   let nc: NatsConnection;
@@ -21,6 +22,7 @@ describe('runtime: services on the backbone through the Nest transport', () => {
         HTTP_PORT: '0',
         LOG_LEVEL: 'silent',
       },
+      clock,
     });
     nc = await connect({ servers: process.env.NATS_URL });
   });
@@ -58,7 +60,13 @@ describe('runtime: services on the backbone through the Nest transport', () => {
   it('answers bad input with a stable 4xx code, writes nothing, and never a 500', async () => {
     const invalidJson = await post('/v1/notes', '{"noteId": "x", ');
     expect(invalidJson.status).toBe(400);
+    expect(invalidJson.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await invalidJson.json()).toEqual({
+      type: 'urn:palisade:error:invalid_json',
+      title: 'Bad Request',
+      status: 400,
+      code: 'invalid_json',
+      detail: 'The request body is not valid JSON.',
       error: { code: 'invalid_json', message: 'The request body is not valid JSON.' },
     });
 
@@ -79,6 +87,17 @@ describe('runtime: services on the backbone through the Nest transport', () => {
     expect(await errorCode(missing)).toBe('not_found');
     expect(await count('Bad')).toBe(0);
     expect(await count('big')).toBe(0);
+  });
+
+  it("gives every service the process's CLOCK and its own SERVICE_CONFIG", async () => {
+    const before = (await (await fetch(`${running.url}/v1/notes/edge`)).json()) as {
+      now: number;
+      httpPort: number;
+    };
+    expect(before).toEqual({ now: Date.parse('2026-11-25T10:00:00Z'), httpPort: 0 });
+    clock.advance(60_000);
+    const after = (await (await fetch(`${running.url}/v1/notes/edge`)).json()) as { now: number };
+    expect(after.now).toBe(before.now + 60_000);
   });
 
   it('sets security headers and serves health, readiness, metrics and the OpenAPI document', async () => {

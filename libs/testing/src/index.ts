@@ -5,4 +5,6 @@ export * from './child-process';
 export * from './bench';
 export * from './clickhouse';
 export * from './oidc-provider';
+export * from './test-clock';
+export * from './decider';
 export * from './docker';

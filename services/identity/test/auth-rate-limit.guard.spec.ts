@@ -1,4 +1,5 @@
-import { ExecutionContext, HttpException } from '@nestjs/common';
+import { ExecutionContext } from '@nestjs/common';
+import { problemOf } from '@palisade/runtime';
 import { AuthRateLimitGuard } from '../src/abuse/auth-rate-limit.guard';
 import type { IdentityConfig } from '../src/identity.config';
 
@@ -22,9 +23,10 @@ describe('per-address rate limit of the sign-in and token endpoints', () => {
     } catch (error) {
       refused = error;
     }
-    expect(refused).toBeInstanceOf(HttpException);
-    expect((refused as HttpException).getStatus()).toBe(429);
-    expect((refused as HttpException).getResponse()).toMatchObject({ error: { code: 'rate_limited' } });
+    // What the HTTP filter answers with.
+    const answer = problemOf(refused);
+    expect(answer.status).toBe(429);
+    expect(answer).toMatchObject({ error: { code: 'rate_limited' } });
     expect(Number(headers['Retry-After'])).toBeGreaterThan(0);
     // Another address has its own budget.
     expect(guard.canActivate(contextFrom('10.0.0.2', headers))).toBe(true);

@@ -1,6 +1,5 @@
-import { fold } from '@palisade/persistence';
+import { deciderSpec } from '@palisade/testing';
 import fc from 'fast-check';
-import { HttpException } from '@nestjs/common';
 import { SessionCommand, sessionDecider, SessionEvent } from '../src/domain/session.decider';
 
 const now = Date.parse('2026-11-25T05:00:00Z');
@@ -23,14 +22,9 @@ const refreshed = (generation: number): SessionEvent => ({
   },
 });
 
+const session = deciderSpec(sessionDecider);
 /** Given these events, when this command: the events decided (or the error code). */
-function when(given: SessionEvent[], command: SessionCommand): SessionEvent[] | string {
-  try {
-    return sessionDecider.decide(fold(sessionDecider, given), command);
-  } catch (error) {
-    return ((error as HttpException).getResponse() as { error: { code: string } }).error.code;
-  }
-}
+const when = (given: SessionEvent[], command: SessionCommand) => session.given(given).when(command).decided;
 
 describe('session decider (refresh-token family)', () => {
   it('starts a session once', () => {

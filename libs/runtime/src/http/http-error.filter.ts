@@ -1,30 +1,49 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { RuleError } from '@palisade/domain';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../tokens';
+import { FieldError, PROBLEM_CONTENT_TYPE, problemBody, ProblemBody, STATUS_CODES } from './problem';
+import { InvalidInputError } from './validation';
 
-/** The body of every error Palisade's HTTP API returns. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; details?: unknown };
+const INTERNAL = 'Something went wrong on our side.';
+
+/** A problem body from any error: RuleError (domains, validation, credentials), Nest's HttpException, or anything else (500). */
+export function problemOf(exception: unknown): ProblemBody {
+  if (exception instanceof RuleError) {
+    const errors: readonly FieldError[] | undefined =
+      exception instanceof InvalidInputError ? exception.errors : undefined;
+    return problemBody(exception.status, exception.code, exception.message, errors);
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse() as string | { code?: unknown; message?: unknown };
+    const code =
+      (typeof response === 'object' && typeof response.code === 'string' ? response.code : undefined) ??
+      STATUS_CODES[status] ??
+      (status >= 500 ? 'internal_error' : 'bad_request');
+    const message =
+      status >= 500
+        ? INTERNAL
+        : typeof response === 'string'
+          ? response
+          : String(response.message ?? exception.message);
+    return problemBody(status, code, message);
+  }
+  return problemBody(HttpStatus.INTERNAL_SERVER_ERROR, 'internal_error', INTERNAL);
 }
 
-const STATUS_CODES: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthenticated',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  422: 'unprocessable',
-  429: 'rate_limited',
-};
+/** Sends a problem body (application/problem+json). */
+export function sendProblem(response: Response, body: ProblemBody): void {
+  response.status(body.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
 
 /**
- * Every error leaves as `{ error: { code, message } }`: a stable machine-readable code and a
- * sentence a person can act on. Unexpected errors are logged and answered with a plain 500,
- * never a stack trace or an internal message.
+ * The one place errors become HTTP answers, for every service: a RuleError keeps its status,
+ * code and sentence (and a validation error its failing fields); Nest's own exceptions (unknown
+ * route, rate limit) get a stable code; anything else is logged and answered with a plain 500,
+ * never a stack trace or an internal message. The body is RFC 9457 problem details (see
+ * ProblemBody).
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -33,41 +52,10 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const response = host.switchToHttp().getResponse<Response>();
-    const { status, body } = this.describe(exception);
-    if (status >= 500) this.logger.error({ err: exception }, 'unhandled error in an HTTP request');
-    if (!response.headersSent) response.status(status).json(body);
-  }
-
-  private describe(exception: unknown): { status: number; body: ApiErrorBody } {
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const response = exception.getResponse();
-      if (
-        typeof response === 'object' &&
-        response &&
-        'error' in response &&
-        typeof (response as ApiErrorBody).error === 'object'
-      ) {
-        return { status, body: response as ApiErrorBody };
-      }
-      const code =
-        (typeof response === 'object' && response && typeof (response as { code?: unknown }).code === 'string'
-          ? (response as { code: string }).code
-          : undefined) ??
-        STATUS_CODES[status] ??
-        (status >= 500 ? 'internal_error' : 'bad_request');
-      const message =
-        status >= 500
-          ? 'Something went wrong on our side.'
-          : typeof response === 'string'
-            ? response
-            : String((response as { message?: unknown }).message ?? exception.message);
-      return { status, body: { error: { code, message } } };
-    }
-    return {
-      status: HttpStatus.INTERNAL_SERVER_ERROR,
-      body: { error: { code: 'internal_error', message: 'Something went wrong on our side.' } },
-    };
+    const body = problemOf(exception);
+    if (body.status >= 500 && !(exception instanceof RuleError))
+      this.logger.error({ err: exception }, 'unhandled error in an HTTP request');
+    if (!response.headersSent) sendProblem(response, body);
   }
 }
 
@@ -87,7 +75,7 @@ const BODY_ERRORS: Record<string, { code: string; message: string }> = {
 
 /**
  * Express error middleware for the body parsers (mounted right after them): their errors
- * become API errors here, before Nest turns them into plain 400s that echo parser internals.
+ * become problem answers here, before Nest turns them into plain 400s that echo parser internals.
  */
 export function bodyParserErrorHandler(
   error: unknown,
@@ -102,13 +90,14 @@ export function bodyParserErrorHandler(
     code: STATUS_CODES[parserError.status] ?? 'bad_request',
     message: 'The request body was refused.',
   };
-  res.status(parserError.status).json({ error: known } satisfies ApiErrorBody);
+  sendProblem(res, problemBody(parserError.status, known.code, known.message));
 }
 
-/** Throws a 4xx with a stable code: `throw apiError(409, 'last_owner', 'An organization keeps at least one owner.')`. */
-export function apiError(status: number, code: string, message: string, details?: unknown): HttpException {
-  return new HttpException(
-    { error: { code, message, ...(details === undefined ? {} : { details }) } },
-    status,
-  );
+/**
+ * A refusal at the edge of a service (a controller, a guard): `throw apiError(409, 'last_owner',
+ * 'An organization keeps at least one owner.')`. Domains throw `RuleError` from @palisade/domain
+ * directly; this is the same error.
+ */
+export function apiError(status: RuleError['status'], code: string, message: string): RuleError {
+  return new RuleError(status, code, message);
 }

@@ -1,8 +1,6 @@
 import {
   AccessTokenVerifier,
   actorOf,
-  AuthError,
-  authHttpError,
   authzSubjectOf,
   AuthzClient,
   AuthzUnavailableError,
@@ -28,13 +26,7 @@ export class AuthzAuditReadAuthorizer implements AuditReadAuthorizer {
   ) {}
 
   async authorize(request: Request): Promise<AuditReader> {
-    let principal;
-    try {
-      principal = await this.verifier.verify(bearerToken(request.headers.authorization));
-    } catch (error) {
-      if (error instanceof AuthError) throw authHttpError(error);
-      throw error;
-    }
+    const principal = await this.verifier.verify(bearerToken(request.headers.authorization));
     const named = principal.kind === 'api_token' ? principal.orgId : request.query.org;
     const orgId = orgIdSchema.safeParse(named);
     if (!orgId.success) throw apiError(400, 'org_required', 'Name the organization to read: ?org=<orgId>.');

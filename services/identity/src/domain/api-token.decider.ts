@@ -1,5 +1,5 @@
 import type { Decider } from '@palisade/persistence';
-import { apiError } from '@palisade/runtime';
+import { RuleError } from '@palisade/domain';
 
 /** An API token's life, as a decider: issued once, revoked once. */
 
@@ -32,13 +32,13 @@ export const apiTokenDecider: Decider<ApiTokenState, ApiTokenCommand, ApiTokenEv
     switch (command.type) {
       case 'issue': {
         if (state.status !== 'none')
-          throw apiError(409, 'api_token_exists', 'This API token exists already.');
+          throw new RuleError(409, 'api_token_exists', 'This API token exists already.');
         const { type: _type, ...data } = command;
         return [{ type: 'api_token.issued', data }];
       }
       case 'revoke':
         if (state.status === 'none')
-          throw apiError(404, 'api_token_not_found', 'There is no such API token.');
+          throw new RuleError(404, 'api_token_not_found', 'There is no such API token.');
         if (state.status === 'revoked') return [];
         return [{ type: 'api_token.revoked', data: { tokenId: state.tokenId!, userId: command.userId } }];
       default: {

@@ -1,6 +1,6 @@
 import { REFRESH_TOKEN_TTL_SECONDS, SESSION_REVOKE_REASONS } from '@palisade/contracts';
 import type { Decider } from '@palisade/persistence';
-import { apiError } from '@palisade/runtime';
+import { RuleError } from '@palisade/domain';
 
 /**
  * A session and its refresh-token family, as a decider (pure: no I/O, time comes in the command).
@@ -41,7 +41,7 @@ export interface SessionState {
 }
 
 const refreshTokenInvalid = () =>
-  apiError(
+  new RuleError(
     401,
     'refresh_token_invalid',
     'The refresh token is unknown, spent, expired or revoked; sign in again.',
@@ -57,7 +57,8 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
   decide(state, command) {
     switch (command.type) {
       case 'start':
-        if (state.status !== 'none') throw apiError(409, 'session_exists', 'This session exists already.');
+        if (state.status !== 'none')
+          throw new RuleError(409, 'session_exists', 'This session exists already.');
         return [
           {
             type: 'session.started',
@@ -95,7 +96,8 @@ export const sessionDecider: Decider<SessionState, SessionCommand, SessionEvent>
         ];
       }
       case 'revoke':
-        if (state.status === 'none') throw apiError(404, 'session_not_found', 'There is no such session.');
+        if (state.status === 'none')
+          throw new RuleError(404, 'session_not_found', 'There is no such session.');
         if (state.status === 'revoked') return [];
         return [
           {

@@ -1,0 +1,3 @@
+export * from './rule-error';
+export * from './clock';
+export * from './decider';
