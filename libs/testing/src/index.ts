@@ -8,3 +8,4 @@ export * from './oidc-provider';
 export * from './test-clock';
 export * from './decider';
 export * from './docker';
+export * from './http';

@@ -1,12 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { PLACEMENT, PLACEMENT_EVENTS } from '@palisade/contracts';
-import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import { serviceAccessTokenProviders } from '@palisade/auth';
+import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { placementMigrations } from '../migrations';
 import { HostCommands } from './commands/host.commands';
 import { PlacementCommands } from './commands/placement.commands';
 import { OrganizationsConsumer } from './consumers/organizations.consumer';
 import { RuntimeEndedConsumer } from './consumers/runtime-ended.consumer';
 import { Engines } from './engine/engines';
+import { HostsController } from './http/hosts.controller';
 import { PlacementConfig } from './placement.config';
 import { PlacementViewProjection } from './projections/placement-view.projection';
 import { HOST_PROVIDER, StaticHostProvider } from './providers/host-provider';
@@ -28,9 +30,8 @@ export class PlacementModule {
           serviceRuntimeOptions(PLACEMENT, PLACEMENT_EVENTS, placementMigrations, config),
         ),
       ],
-      controllers: [PlacementRpcHandlers, RuntimeEndedConsumer, OrganizationsConsumer],
+      controllers: [HostsController, PlacementRpcHandlers, RuntimeEndedConsumer, OrganizationsConsumer],
       providers: [
-        { provide: SERVICE_CONFIG, useValue: config },
         PlacementViewProjection,
         Engines,
         HostCommands,
@@ -46,6 +47,8 @@ export class PlacementModule {
         Wiper,
         DriftDetector,
         DevHost,
+        // Who calls (identity's JWKS over NATS) and what they may do (authorization over NATS).
+        ...serviceAccessTokenProviders(config),
       ],
       exports: [
         PlacementViewProjection,

@@ -7,7 +7,7 @@ const R2 = '01937a00-0000-7000-8000-000000000002';
 const at = new Date(T0).toISOString();
 
 const place = (orgId: string, runtimeId = R1, cpuMillis = 1000, memoryBytes = 2 ** 30): HostCommand => ({
-  kind: 'place',
+  type: 'place',
   orgId,
   workspaceId: 'ws-1',
   runtimeId,
@@ -93,7 +93,7 @@ describe('the host decider', () => {
 
   it("marks an unhealthy host and evicts its runtimes; healthy again keeps it the organization's", () => {
     const history = [h1, assigned('acme'), placed('acme')];
-    const events = when(history, { kind: 'markUnhealthy', detail: 'no engine', now: T0 });
+    const events = when(history, { type: 'markUnhealthy', detail: 'no engine', now: T0 });
     expect(events).toEqual([
       { type: 'host.unhealthy', data: { hostId: 'h1', orgId: 'acme', detail: 'no engine', since: at } },
       {
@@ -109,9 +109,9 @@ describe('the host decider', () => {
       },
     ]);
     const after = [...history, ...(events as HostEvent[])];
-    expect(when(after, { kind: 'markUnhealthy', detail: 'still', now: T0 })).toEqual([]);
+    expect(when(after, { type: 'markUnhealthy', detail: 'still', now: T0 })).toEqual([]);
     expect(stateOf(after)!.placements.size).toBe(0);
-    const healthy = when(after, { kind: 'markHealthy', now: T0 }) as HostEvent[];
+    const healthy = when(after, { type: 'markHealthy', now: T0 }) as HostEvent[];
     expect(healthy).toEqual([{ type: 'host.healthy', data: { hostId: 'h1', orgId: 'acme', at } }]);
     expect(stateOf([...after, ...healthy])).toMatchObject({
       status: 'assigned',
@@ -122,13 +122,13 @@ describe('the host decider', () => {
 
   it('releases: evicts, then wiping; a wipe frees it, a failed one quarantines it; release again retries', () => {
     const history = [h1, assigned('acme'), placed('acme')];
-    const release = when(history, { kind: 'release', by: 'user:olga', now: T0 }) as HostEvent[];
+    const release = when(history, { type: 'release', by: 'user:olga', now: T0 }) as HostEvent[];
     expect(release.map((e) => e.type)).toEqual(['runtime.evicted', 'host.released']);
     const wiping = [...history, ...release];
     expect(stateOf(wiping)).toMatchObject({ status: 'wiping', orgId: 'acme' });
-    expect(when(wiping, { kind: 'release', by: 'user:olga', now: T0 })).toEqual([]);
+    expect(when(wiping, { type: 'release', by: 'user:olga', now: T0 })).toEqual([]);
     const removed = { containers: 2, volumes: 1, networks: 0, images: 1 };
-    const wiped = when(wiping, { kind: 'recordWipe', removed, now: T0 }) as HostEvent[];
+    const wiped = when(wiping, { type: 'recordWipe', removed, now: T0 }) as HostEvent[];
     expect(wiped).toEqual([
       { type: 'host.wiped', data: { hostId: 'h1', orgId: 'acme', removed, wipedAt: at } },
     ]);
@@ -136,39 +136,39 @@ describe('the host decider', () => {
     expect(when([...wiping, ...wiped], place('globex'))).toEqual([assigned('globex'), placed('globex')]);
 
     const failed = when(wiping, {
-      kind: 'quarantine',
+      type: 'quarantine',
       reason: 'engine_unreachable',
       detail: 'no engine',
       now: T0,
     }) as HostEvent[];
     const quarantined = [...wiping, ...failed];
     expect(stateOf(quarantined)).toMatchObject({ status: 'quarantined', orgId: 'acme' });
-    expect(when(quarantined, { kind: 'release', by: 'user:olga', now: T0 })).toEqual([released('acme')]);
-    expect(when([h1], { kind: 'release', by: 'user:olga', now: T0 })).toBe('host_not_assigned');
-    expect(when(history, { kind: 'recordWipe', removed, now: T0 })).toBe('host_not_wiping');
+    expect(when(quarantined, { type: 'release', by: 'user:olga', now: T0 })).toEqual([released('acme')]);
+    expect(when([h1], { type: 'release', by: 'user:olga', now: T0 })).toBe('host_not_assigned');
+    expect(when(history, { type: 'recordWipe', removed, now: T0 })).toBe('host_not_wiping');
   });
 
   it('removes only a host of no organization; a removed host is gone and may be registered again', () => {
     const history = [h1, assigned('acme')];
-    expect(when(history, { kind: 'remove', by: 'user:olga', now: T0 })).toBe('host_in_use');
-    const removed = when([h1], { kind: 'remove', by: 'user:olga', now: T0 }) as HostEvent[];
+    expect(when(history, { type: 'remove', by: 'user:olga', now: T0 })).toBe('host_in_use');
+    const removed = when([h1], { type: 'remove', by: 'user:olga', now: T0 }) as HostEvent[];
     expect(removed).toEqual([
       { type: 'host.removed', data: { hostId: 'h1', removedBy: 'user:olga', removedAt: at } },
     ]);
     expect(when([h1, ...removed], place('acme'))).toBe('host_not_found');
     const again = registered('h1');
     const { data } = again as Extract<HostEvent, { type: 'host.registered' }>;
-    expect(when([h1, ...removed], { kind: 'register', ...data, by: 'user:olga', now: T0 })).toEqual([again]);
-    expect(when([h1], { kind: 'register', ...data, by: 'user:olga', now: T0 })).toBe('host_exists');
+    expect(when([h1, ...removed], { type: 'register', ...data, by: 'user:olga', now: T0 })).toEqual([again]);
+    expect(when([h1], { type: 'register', ...data, by: 'user:olga', now: T0 })).toBe('host_exists');
   });
 
   it('drains once; a drained host keeps its runtimes until they end', () => {
     const history = [h1, assigned('acme'), placed('acme')];
-    const drained = when(history, { kind: 'drain', by: 'user:olga', now: T0 }) as HostEvent[];
+    const drained = when(history, { type: 'drain', by: 'user:olga', now: T0 }) as HostEvent[];
     expect(drained).toEqual([
       { type: 'host.draining', data: { hostId: 'h1', orgId: 'acme', drainedBy: 'user:olga', at } },
     ]);
     expect(stateOf([...history, ...drained])!.placements.size).toBe(1);
-    expect(when([...history, ...drained], { kind: 'drain', by: 'user:olga', now: T0 })).toEqual([]);
+    expect(when([...history, ...drained], { type: 'drain', by: 'user:olga', now: T0 })).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import type { HostLabels } from '@palisade/contracts';
 import { scanPlacement } from '../bench/full-scan';
 import { decidePlacement, PlacementDecision, ProviderOffer } from '../src/domain/decision';
-import { hostDecider, HostCommand, PlacementRuleError } from '../src/domain/host.decider';
+import { RuleError } from '@palisade/domain';
+import { hostDecider, HostCommand } from '../src/domain/host.decider';
 import { HostIndex } from '../src/domain/host-index';
 import type { HostEvent, HostState } from '../src/domain/host.state';
 import { EMPTY_BASELINE, T0 } from './placement.fixture';
@@ -12,12 +13,12 @@ const ZONES = ['a', 'b'];
 const GiB = 2 ** 30;
 
 type Step =
-  | { kind: 'register'; cpu: number; memory: number; runtimes: number; zone?: string }
-  | { kind: 'place'; requests: Array<{ org: string; cpu: number; memory: number; zone?: string }> }
-  | { kind: 'unplace'; pick: number }
-  | { kind: 'release' | 'fail' | 'recover' | 'drain' | 'remove'; pick: number }
-  | { kind: 'wipe'; pick: number; ok: boolean }
-  | { kind: 'provider'; available: boolean; fails: boolean };
+  | { type: 'register'; cpu: number; memory: number; runtimes: number; zone?: string }
+  | { type: 'place'; requests: Array<{ org: string; cpu: number; memory: number; zone?: string }> }
+  | { type: 'unplace'; pick: number }
+  | { type: 'release' | 'fail' | 'recover' | 'drain' | 'remove'; pick: number }
+  | { type: 'wipe'; pick: number; ok: boolean }
+  | { type: 'provider'; available: boolean; fails: boolean };
 
 const zone = fc.option(fc.constantFrom(...ZONES), { nil: undefined });
 const request = fc.record({
@@ -28,7 +29,7 @@ const request = fc.record({
 });
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({
-    kind: fc.constant('register' as const),
+    type: fc.constant('register' as const),
     cpu: fc.constantFrom(1000, 2000, 4000),
     memory: fc.constantFrom(2 * GiB, 4 * GiB),
     runtimes: fc.integer({ min: 1, max: 4 }),
@@ -37,14 +38,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   // One or several placements decided on the same view, then appended in turn: concurrent ones.
   {
     arbitrary: fc.record({
-      kind: fc.constant('place' as const),
+      type: fc.constant('place' as const),
       requests: fc.array(request, { minLength: 1, maxLength: 4 }),
     }),
     weight: 4,
   },
-  fc.record({ kind: fc.constant('unplace' as const), pick: fc.nat() }),
+  fc.record({ type: fc.constant('unplace' as const), pick: fc.nat() }),
   fc.record({
-    kind: fc.constantFrom(
+    type: fc.constantFrom(
       'release' as const,
       'fail' as const,
       'recover' as const,
@@ -53,8 +54,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     ),
     pick: fc.nat(),
   }),
-  fc.record({ kind: fc.constant('wipe' as const), pick: fc.nat(), ok: fc.boolean() }),
-  fc.record({ kind: fc.constant('provider' as const), available: fc.boolean(), fails: fc.boolean() }),
+  fc.record({ type: fc.constant('wipe' as const), pick: fc.nat(), ok: fc.boolean() }),
+  fc.record({ type: fc.constant('provider' as const), available: fc.boolean(), fails: fc.boolean() }),
 );
 
 /**
@@ -121,7 +122,7 @@ class World {
   ) {
     const hostId = `h${String(++this.hostCount).padStart(3, '0')}`;
     this.append(hostId, {
-      kind: 'register',
+      type: 'register',
       hostId,
       engineUrl: `unix:///run/${hostId}.sock`,
       provider,
@@ -153,7 +154,7 @@ class World {
   }
 
   /** Several placements decided on one view, then each appended in turn (the same loop as PlacementCommands). */
-  placeConcurrently(requests: Step & { kind: 'place' }) {
+  placeConcurrently(requests: Step & { type: 'place' }) {
     const pending = requests.requests.map((r) => ({
       query: {
         orgId: r.org,
@@ -177,12 +178,12 @@ class World {
         try {
           const result = this.append(
             d.hostId,
-            { kind: 'place', ...p.query, workspaceId: 'ws-1', runtimeId: p.runtimeId, now: T0 },
+            { type: 'place', ...p.query, workspaceId: 'ws-1', runtimeId: p.runtimeId, now: T0 },
             attempt === 0 ? seen.get(d.hostId) : undefined,
           );
           if (result !== 'conflict') break;
         } catch (error) {
-          if (!(error instanceof PlacementRuleError)) throw error;
+          if (!(error instanceof RuleError)) throw error;
         }
       }
     }
@@ -195,10 +196,10 @@ class World {
       try {
         this.append(hostId, command);
       } catch (error) {
-        if (!(error instanceof PlacementRuleError)) throw error;
+        if (!(error instanceof RuleError)) throw error;
       }
     };
-    switch (s.kind) {
+    switch (s.type) {
       case 'register':
         return this.register(s.cpu, s.memory, s.runtimes, s.zone ? { zone: s.zone } : {});
       case 'place':
@@ -211,7 +212,7 @@ class World {
         if (runtimes.length === 0) return;
         const runtimeId = runtimes[s.pick % runtimes.length];
         return attempt(this.placedOn.get(runtimeId)!, {
-          kind: 'unplace',
+          type: 'unplace',
           runtimeId,
           reason: 'slept',
           now: T0,
@@ -221,24 +222,24 @@ class World {
         if (ids.length === 0) return;
     }
     const hostId = pick(s.pick);
-    switch (s.kind) {
+    switch (s.type) {
       case 'release':
-        return attempt(hostId, { kind: 'release', by: 'user:olga', now: T0 });
+        return attempt(hostId, { type: 'release', by: 'user:olga', now: T0 });
       case 'fail':
-        return attempt(hostId, { kind: 'markUnhealthy', detail: 'engine gone', now: T0 });
+        return attempt(hostId, { type: 'markUnhealthy', detail: 'engine gone', now: T0 });
       case 'recover':
-        return attempt(hostId, { kind: 'markHealthy', now: T0 });
+        return attempt(hostId, { type: 'markHealthy', now: T0 });
       case 'drain':
-        return attempt(hostId, { kind: 'drain', by: 'user:olga', now: T0 });
+        return attempt(hostId, { type: 'drain', by: 'user:olga', now: T0 });
       case 'remove':
-        return attempt(hostId, { kind: 'remove', by: 'user:olga', now: T0 });
+        return attempt(hostId, { type: 'remove', by: 'user:olga', now: T0 });
       case 'wipe': {
         const before = this.streams.get(hostId)!.state;
         attempt(
           hostId,
           s.ok
-            ? { kind: 'recordWipe', removed: { containers: 1, volumes: 0, networks: 0, images: 0 }, now: T0 }
-            : { kind: 'quarantine', reason: 'engine_not_empty', detail: '1 container', now: T0 },
+            ? { type: 'recordWipe', removed: { containers: 1, volumes: 0, networks: 0, images: 0 }, now: T0 }
+            : { type: 'quarantine', reason: 'engine_not_empty', detail: '1 container', now: T0 },
         );
         // Every released host ends wiped and free, or quarantined.
         if (before?.status === 'wiping') {
@@ -304,7 +305,7 @@ describe('placement properties (invariant 1: one organization per host)', () => 
         (hosts, orgs) => {
           const world = new World();
           for (let i = 0; i < hosts; i++) world.register(4000, 8 * GiB, 10, {});
-          world.run({ kind: 'place', requests: orgs.map((org) => ({ org, cpu: 100, memory: 1024 })) });
+          world.run({ type: 'place', requests: orgs.map((org) => ({ org, cpu: 100, memory: 1024 })) });
           world.assertInvariants();
           const owners = new Map<string, Set<string>>();
           for (const { state } of world.streams.values())

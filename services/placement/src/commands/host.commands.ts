@@ -1,14 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM_ORG } from '@palisade/contracts';
 import type { HostCapacity, HostLabels, HostProviderName } from '@palisade/contracts';
 import { ConcurrencyConflictError, fold } from '@palisade/persistence';
 import type { StoredEvent } from '@palisade/persistence';
-import { ServiceRuntime } from '@palisade/runtime';
-import { hostDecider, HostCommand, PlacementRuleError } from '../domain/host.decider';
+import { RuleError } from '@palisade/domain';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntime } from '@palisade/runtime';
+import { hostDecider, HostCommand } from '../domain/host.decider';
 import { HostEvent, HostState, hostStreamId } from '../domain/host.state';
 import { baselineOf } from '../domain/inventory';
+import { EngineUnreachableError } from '../engine/engine-client';
 import { Engines } from '../engine/engines';
 import { PlacementViewProjection } from '../projections/placement-view.projection';
+import { LocalHostProvider } from '../providers/local.provider';
 
 /** Distributive Omit: keeps each command kind's own fields. */
 type WithoutClock<C> = C extends unknown ? Omit<C, 'now'> : never;
@@ -39,6 +43,8 @@ export class HostCommands {
     private readonly runtime: ServiceRuntime,
     private readonly projection: PlacementViewProjection,
     private readonly engines: Engines,
+    private readonly local: LocalHostProvider,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute(
@@ -47,7 +53,7 @@ export class HostCommands {
     actor: string,
     options: { now?: number; conflictRetries?: number } = {},
   ): Promise<HostOutcome> {
-    const command = { ...input, now: options.now ?? Date.now() } as HostCommand;
+    const command = { ...input, now: options.now ?? this.clock.now() } as HostCommand;
     const view = this.projection.view;
     let { state, version } = view.hostStream(hostId);
     let reloaded = false;
@@ -57,7 +63,7 @@ export class HostCommands {
         events = hostDecider.decide(state, command);
       } catch (error) {
         // A refusal on what this process holds may be a refusal on old news: ask the store once.
-        if (!(error instanceof PlacementRuleError) || reloaded) throw error;
+        if (!(error instanceof RuleError) || reloaded) throw error;
         ({ state, version } = await this.reload(hostId));
         reloaded = true;
         continue;
@@ -89,15 +95,32 @@ export class HostCommands {
   async register(registration: Registration, actor: string): Promise<HostOutcome> {
     const known = this.projection.view.hostStream(registration.hostId).state;
     if (known && known.status !== 'removed')
-      throw new PlacementRuleError(409, 'host_exists', `host ${registration.hostId} is registered already`);
-    const engine = this.engines.get(registration.engineUrl);
-    await engine.ping();
-    const baseline = baselineOf(await engine.inventory());
+      throw new RuleError(409, 'host_exists', `Host ${registration.hostId} is registered already.`);
+    let baseline;
+    try {
+      const engine = this.engines.get(registration.engineUrl);
+      await engine.ping();
+      baseline = baselineOf(await engine.inventory());
+    } catch (error) {
+      if (!(error instanceof EngineUnreachableError)) throw error;
+      throw new RuleError(
+        422,
+        'engine_unreachable',
+        `The engine at ${registration.engineUrl} did not answer (${error.message}); check the URL and that the engine runs. Nothing was registered.`,
+      );
+    }
     return this.execute(
       registration.hostId,
-      { kind: 'register', ...registration, baseline, by: actor },
+      { type: 'register', ...registration, baseline, by: actor },
       actor,
     );
+  }
+
+  /** Removes a host of no organization; a local provider's host has its engine stopped. */
+  async remove(hostId: string, actor: string): Promise<HostOutcome> {
+    const outcome = await this.execute(hostId, { type: 'remove', by: actor }, actor);
+    if (outcome.state?.provider === 'local') await this.local.decommission(hostId);
+    return outcome;
   }
 
   /** The host's stream from the store, recorded in the view. */

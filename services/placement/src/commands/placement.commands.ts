@@ -2,10 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PlaceReply, PlaceRequest } from '@palisade/contracts';
 import { counter } from '@palisade/observability';
 import { ConcurrencyConflictError } from '@palisade/persistence';
-import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import { decidePlacement, Refusal, REFUSE } from '../domain/decision';
-import { PlacementRuleError } from '../domain/host.decider';
+import { RuleError } from '@palisade/domain';
 import type { HostState } from '../domain/host.state';
 import { PlacementViewProjection } from '../projections/placement-view.projection';
 import { HOST_PROVIDER } from '../providers/host-provider';
@@ -37,6 +38,7 @@ export class PlacementCommands {
     private readonly hosts: HostCommands,
     @Inject(HOST_PROVIDER) private readonly provider: HostProvider,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async place(request: PlaceRequest, actor: string): Promise<PlaceReply> {
@@ -73,7 +75,7 @@ export class PlacementCommands {
       try {
         const { state } = await this.hosts.execute(
           decision.hostId,
-          { kind: 'place', ...query, workspaceId: request.workspaceId, runtimeId: request.runtimeId },
+          { type: 'place', ...query, workspaceId: request.workspaceId, runtimeId: request.runtimeId },
           actor,
           { conflictRetries: 1 },
         );
@@ -81,7 +83,7 @@ export class PlacementCommands {
         return placed(state!);
       } catch (error) {
         // The host changed under this decision (taken, filled, gone): the view holds its news now.
-        if (error instanceof PlacementRuleError || error instanceof ConcurrencyConflictError) continue;
+        if (error instanceof RuleError || error instanceof ConcurrencyConflictError) continue;
         throw error;
       }
     }
@@ -97,7 +99,7 @@ export class PlacementCommands {
       host = this.projection.view.index.hostOfRuntime(runtimeId);
     }
     if (!host) return false;
-    const { events } = await this.hosts.execute(host.hostId, { kind: 'unplace', runtimeId, reason }, actor);
+    const { events } = await this.hosts.execute(host.hostId, { type: 'unplace', runtimeId, reason }, actor);
     return events.length > 0;
   }
 
@@ -116,7 +118,7 @@ export class PlacementCommands {
             reason: refusal.reason,
             message: refusal.message,
             retryAfterMs: refusal.retryAfterMs,
-            failedAt: new Date().toISOString(),
+            failedAt: new Date(this.clock.now()).toISOString(),
           },
         },
       ],

@@ -1,23 +1,12 @@
 import type { EngineBaseline, HostCapacity, HostLabels, HostProviderName } from '@palisade/contracts';
-import type { Decider } from '@palisade/persistence';
+import { RuleError } from '@palisade/domain';
+import type { Decider } from '@palisade/domain';
 import { evolveHost, HostEvent, HostState, placeRefusal } from './host.state';
-
-/** A rule of the domain said no: `code` is stable, `status` the HTTP status it maps to. */
-export class PlacementRuleError extends Error {
-  constructor(
-    readonly status: 404 | 409 | 422,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PlacementRuleError';
-  }
-}
 
 /** Commands on one host's aggregate. `now` is ms since the epoch; `by` the actor. */
 export type HostCommand =
   | {
-      kind: 'register';
+      type: 'register';
       hostId: string;
       engineUrl: string;
       provider: HostProviderName;
@@ -28,7 +17,7 @@ export type HostCommand =
       now: number;
     }
   | {
-      kind: 'place';
+      type: 'place';
       orgId: string;
       workspaceId: string;
       runtimeId: string;
@@ -37,26 +26,26 @@ export type HostCommand =
       labels?: HostLabels;
       now: number;
     }
-  | { kind: 'unplace'; runtimeId: string; reason: 'unplaced' | 'slept' | 'failed'; now: number }
-  | { kind: 'markUnhealthy'; detail: string; now: number }
-  | { kind: 'markHealthy'; now: number }
-  | { kind: 'drain'; by: string; now: number }
-  | { kind: 'release'; by: string; now: number }
+  | { type: 'unplace'; runtimeId: string; reason: 'unplaced' | 'slept' | 'failed'; now: number }
+  | { type: 'markUnhealthy'; detail: string; now: number }
+  | { type: 'markHealthy'; now: number }
+  | { type: 'drain'; by: string; now: number }
+  | { type: 'release'; by: string; now: number }
   | {
-      kind: 'recordWipe';
+      type: 'recordWipe';
       removed: { containers: number; volumes: number; networks: number; images: number };
       now: number;
     }
   | {
-      kind: 'quarantine';
+      type: 'quarantine';
       reason: 'engine_unreachable' | 'wipe_failed' | 'engine_not_empty';
       detail: string;
       now: number;
     }
-  | { kind: 'remove'; by: string; now: number };
+  | { type: 'remove'; by: string; now: number };
 
 type E = HostEvent;
-type Command<K extends HostCommand['kind']> = Extract<HostCommand, { kind: K }>;
+type Command<K extends HostCommand['type']> = Extract<HostCommand, { type: K }>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -73,13 +62,13 @@ const REFUSAL_MESSAGES: Record<NonNullable<ReturnType<typeof placeRefusal>>, str
 
 function requireHost(state: HostState | null): HostState {
   if (!state || state.status === 'removed')
-    throw new PlacementRuleError(404, 'host_not_found', 'there is no such host');
+    throw new RuleError(404, 'host_not_found', 'there is no such host');
   return state;
 }
 
 function register(state: HostState | null, c: Command<'register'>): E[] {
   if (state && state.status !== 'removed')
-    throw new PlacementRuleError(409, 'host_exists', `host ${c.hostId} is registered already`);
+    throw new RuleError(409, 'host_exists', `host ${c.hostId} is registered already`);
   return [
     {
       type: 'host.registered',
@@ -102,15 +91,11 @@ function place(host: HostState, c: Command<'place'>): E[] {
   const existing = host.placements.get(c.runtimeId);
   if (existing) {
     if (existing.orgId !== c.orgId)
-      throw new PlacementRuleError(
-        409,
-        'runtime_exists',
-        'this runtime id is placed for another organization',
-      );
+      throw new RuleError(409, 'runtime_exists', 'this runtime id is placed for another organization');
     return [];
   }
   const refusal = placeRefusal(host, c);
-  if (refusal) throw new PlacementRuleError(409, refusal, REFUSAL_MESSAGES[refusal]);
+  if (refusal) throw new RuleError(409, refusal, REFUSAL_MESSAGES[refusal]);
   const at = iso(c.now);
   const placed: E = {
     type: 'runtime.placed',
@@ -192,7 +177,7 @@ function release(host: HostState, c: Command<'release'>): E[] {
     case 'wiping':
       return [];
     case 'free':
-      throw new PlacementRuleError(
+      throw new RuleError(
         409,
         'host_not_assigned',
         'the host belongs to no organization: nothing to release',
@@ -207,7 +192,7 @@ function release(host: HostState, c: Command<'release'>): E[] {
         },
       ];
     case 'removed':
-      throw new PlacementRuleError(404, 'host_not_found', 'there is no such host');
+      throw new RuleError(404, 'host_not_found', 'there is no such host');
     default: {
       const never: never = host.status;
       return never;
@@ -216,8 +201,7 @@ function release(host: HostState, c: Command<'release'>): E[] {
 }
 
 function requireWiping(host: HostState): string {
-  if (host.status !== 'wiping')
-    throw new PlacementRuleError(409, 'host_not_wiping', 'the host is not being wiped');
+  if (host.status !== 'wiping') throw new RuleError(409, 'host_not_wiping', 'the host is not being wiped');
   return host.orgId!;
 }
 
@@ -247,7 +231,7 @@ function quarantine(host: HostState, c: Command<'quarantine'>): E[] {
 /** Only a host of no organization leaves: an assigned one is released (and wiped) first. */
 function remove(host: HostState, c: Command<'remove'>): E[] {
   if (host.status === 'assigned' || host.status === 'wiping')
-    throw new PlacementRuleError(
+    throw new RuleError(
       409,
       'host_in_use',
       host.status === 'assigned'
@@ -258,9 +242,9 @@ function remove(host: HostState, c: Command<'remove'>): E[] {
 }
 
 function decide(state: HostState | null, command: HostCommand): E[] {
-  if (command.kind === 'register') return register(state, command);
+  if (command.type === 'register') return register(state, command);
   const host = requireHost(state);
-  switch (command.kind) {
+  switch (command.type) {
     case 'place':
       return place(host, command);
     case 'unplace':

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM_ORG } from '@palisade/contracts';
 import { counter } from '@palisade/observability';
-import { SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { HostState } from '../domain/host.state';
 import { findViolations, Violation } from '../domain/inventory';
@@ -33,6 +34,7 @@ export class DriftDetector extends PeriodicWorker {
     private readonly projection: PlacementViewProjection,
     private readonly engines: Engines,
     @Inject(SERVICE_LOGGER) logger: Logger,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     super(config.PLACEMENT_DRIFT_INTERVAL_MS, logger, 'drift detection round');
   }
@@ -67,7 +69,7 @@ export class DriftDetector extends PeriodicWorker {
               kind: violation.kind,
               orgIds: violation.orgIds,
               objects: violation.objects,
-              detectedAt: new Date().toISOString(),
+              detectedAt: new Date(this.clock.now()).toISOString(),
             },
           },
         ],

@@ -40,7 +40,7 @@ export class HealthMonitor extends PeriodicWorker {
       if (detail === undefined) {
         this.failures.delete(host.hostId);
         if (!host.healthy) {
-          await this.hosts.execute(host.hostId, { kind: 'markHealthy' }, 'system');
+          await this.hosts.execute(host.hostId, { type: 'markHealthy' }, 'system');
           this.logger.info({ hostId: host.hostId }, 'host is healthy again');
         }
         return;
@@ -48,7 +48,7 @@ export class HealthMonitor extends PeriodicWorker {
       const failed = (this.failures.get(host.hostId) ?? 0) + 1;
       this.failures.set(host.hostId, failed);
       if (host.healthy && failed >= this.config.PLACEMENT_UNHEALTHY_AFTER) {
-        const { events } = await this.hosts.execute(host.hostId, { kind: 'markUnhealthy', detail }, 'system');
+        const { events } = await this.hosts.execute(host.hostId, { type: 'markUnhealthy', detail }, 'system');
         this.logger.warn(
           { hostId: host.hostId, orgId: host.orgId, evicted: events.length - 1, detail },
           'host is unhealthy: its runtimes are evicted and nothing is placed on it',

@@ -44,6 +44,13 @@ export class Wiper extends PeriodicWorker {
     return forEachLimited(waiting, 4, (host) => this.wipe(host.hostId));
   }
 
+  /** Starts wiping a host that was just released (errors are logged; the next round retries). */
+  start(hostId: string): void {
+    this.wipe(hostId).catch((error: unknown) =>
+      this.logger.warn({ err: error, hostId }, 'wipe failed; the next round tries again'),
+    );
+  }
+
   /** Wipes one released host (joins a wipe of it already running). */
   wipe(hostId: string): Promise<void> {
     let running = this.active.get(hostId);
@@ -72,7 +79,7 @@ export class Wiper extends PeriodicWorker {
           outcome.failures.length ? ` (${outcome.failures.slice(0, 3).join('; ')})` : ''
         }`,
       );
-    await this.hosts.execute(hostId, { kind: 'recordWipe', removed: outcome.removed }, 'system');
+    await this.hosts.execute(hostId, { type: 'recordWipe', removed: outcome.removed }, 'system');
     wipes().inc({ outcome: 'wiped' });
     this.logger.info(
       { hostId, orgId: host.orgId, removed: outcome.removed },
@@ -85,7 +92,7 @@ export class Wiper extends PeriodicWorker {
     reason: 'engine_unreachable' | 'wipe_failed' | 'engine_not_empty',
     detail: string,
   ): Promise<void> {
-    await this.hosts.execute(host.hostId, { kind: 'quarantine', reason, detail }, 'system');
+    await this.hosts.execute(host.hostId, { type: 'quarantine', reason, detail }, 'system');
     wipes().inc({ outcome: reason });
     this.logger.error(
       { hostId: host.hostId, orgId: host.orgId, reason, detail },
