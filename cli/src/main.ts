@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
+import { hostCommand } from './commands/host.command';
 import { loginCommand } from './commands/login.command';
 import { logoutCommand } from './commands/logout.command';
 import { whoamiCommand } from './commands/whoami.command';
@@ -10,11 +11,14 @@ import { targetNames, UsageError } from './targets';
 const HELP = `palisade: the security control plane for organization-isolated development workspaces
 
 Usage:
-  palisade dev [--data-dir DIR] [--port N]     everything in one process: a local nats-server,
-                                               an embedded Postgres and all seven services
+  palisade dev [--data-dir DIR] [--port N] [--no-engine]
+                                               everything in one process: a local nats-server,
+                                               an embedded Postgres, all seven services and a
+                                               Docker engine as the one host (--no-engine: none)
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
+  palisade host add|list|show|drain|release|remove ...   the hosts that run workspaces
   palisade login --url URL --oidc [--login-hint H]  sign in through the browser (OIDC)
   palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
   palisade login --url URL --api-token-file F  use an API token (read from a file)
@@ -31,10 +35,18 @@ async function main(argv: string[]): Promise<number> {
     case 'dev': {
       const { values } = parseArgs({
         args: rest,
-        options: { 'data-dir': { type: 'string' }, port: { type: 'string' } },
+        options: {
+          'data-dir': { type: 'string' },
+          port: { type: 'string' },
+          'no-engine': { type: 'boolean' },
+        },
         strict: true,
       });
-      return devCommand({ dataDir: values['data-dir'], port: parsePort(values.port) });
+      return devCommand({
+        dataDir: values['data-dir'],
+        port: parsePort(values.port),
+        engine: !values['no-engine'],
+      });
     }
     case 'serve': {
       const { values } = parseArgs({
@@ -56,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'audit':
       return auditCommand(rest);
+    case 'host':
+      return hostCommand(rest);
     case 'login': {
       const { values } = parseArgs({
         args: rest,

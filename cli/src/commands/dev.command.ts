@@ -7,6 +7,7 @@ import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 import { natsAuthorizationConfig, servicePermissions } from '@palisade/messaging';
 import { runUntilSignal } from '@palisade/runtime';
 import { ALL_TARGETS } from '../targets';
+import { chooseDevEngine, DevEngine } from './dev-engine';
 
 interface DevSecrets {
   postgresPassword: string;
@@ -20,9 +21,14 @@ const DEFAULT_HTTP_PORT = 8080;
  * an embedded Postgres and all seven services in this process; data under one folder, reused
  * by the next start. Nothing starts until every prerequisite is there.
  */
-export async function devCommand(options: { dataDir?: string; port?: number }): Promise<number> {
+export async function devCommand(options: {
+  dataDir?: string;
+  port?: number;
+  engine?: boolean;
+}): Promise<number> {
   const home = path.resolve(options.dataDir ?? '.palisade');
   let natsBinary: string;
+  let engine: DevEngine;
   try {
     natsBinary = ensureCommand({
       command: 'nats-server',
@@ -31,6 +37,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
       manualInstall:
         'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
     });
+    engine = await chooseDevEngine(home, options.engine ?? true);
   } catch (error) {
     if (error instanceof MissingDependencyError) {
       process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
@@ -72,6 +79,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
     const env: Record<string, string | undefined> = {
       ...process.env,
       PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
+      ...engine.env,
       DATABASE_URL: databaseUrl,
       NATS_URL: nats.url,
       // The first admin's one-time credential (mode 0600) lives with the rest of the dev data.
@@ -91,6 +99,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
         `  health     ${url}/healthz  ${url}/readyz   metrics ${url}/metrics`,
         `  NATS       ${nats.url}   Postgres 127.0.0.1:${postgres.port}  (credentials in ${path.join(home, 'dev.env')})`,
         `  data       ${home}  (kept; the next start reuses it)`,
+        `  engine     ${engine.line}`,
         `  first admin: palisade login --url ${url} --bootstrap-file ${env.IDENTITY_BOOTSTRAP_FILE}`,
         `Press Ctrl-C to stop.`,
       ].join('\n'),

@@ -1,6 +1,6 @@
 import type { HostCapacity, HostLabels } from '@palisade/contracts';
 import { fold } from '@palisade/persistence';
-import { hostDecider, HostCommand } from '../src/domain/host.decider';
+import { hostDecider } from '../src/domain/host.decider';
 import type { HostEvent, HostState } from '../src/domain/host.state';
 
 export const T0 = Date.parse('2026-12-01T09:00:00Z');
@@ -23,17 +23,6 @@ export const registered = (
     registeredAt: new Date(T0).toISOString(),
   },
 });
-
-/** Given these events of one host, when this command: the events it decides, or the rule error's code. */
-export function when(given: HostEvent[], command: HostCommand): HostEvent[] | string {
-  const state = fold(hostDecider, given);
-  try {
-    return hostDecider.decide(state, command);
-  } catch (error) {
-    if ((error as { code?: string }).code) return (error as { code: string }).code;
-    throw error;
-  }
-}
 
 /** The state after these events. */
 export const stateOf = (events: HostEvent[]): HostState | null => fold(hostDecider, events);

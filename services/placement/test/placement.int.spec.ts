@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { startTestEngine, TEST_APP_IMAGE, TestEngine, waitFor } from '@palisade/testing';
 import type { PlaceRequest } from '@palisade/contracts';
 import { PlacementHarness, startPlacementHarness, TOKENS } from './placement.harness';
@@ -42,28 +42,30 @@ describe('placement against real Docker engines (two dockerd = two hosts)', () =
   let a: TestEngine;
   let b: TestEngine;
   const hostOf = new Map<string, TestEngine>();
+  let devHost: string;
   /** Which host each organization of the tests holds. */
   const owners = new Map<string, string>();
 
   beforeAll(async () => {
     [a, b] = await Promise.all([startTestEngine(), startTestEngine()]);
-    h = await startPlacementHarness();
-    for (const [hostId, engine, zone] of [
-      ['engine-a', a, 'a'],
-      ['engine-b', b, 'b'],
-    ] as const) {
-      const registered = await h.http('POST', '/v1/hosts', {
-        token: operator,
-        body: {
-          hostId,
-          engine: engine.url,
-          capacity: { cpuMillis: 2000, memoryBytes: 2 * GiB, runtimes: 2 },
-          labels: { zone },
-        },
-      });
-      expect(registered).toMatchObject({ status: 201, body: { hostId, status: 'free', healthy: true } });
-      hostOf.set(hostId, engine);
-    }
+    // Engine a is registered as `palisade dev` registers the user's own engine; b over the API.
+    h = await startPlacementHarness({ PLACEMENT_DEV_ENGINE: a.url });
+    devHost = `dev-${createHash('sha256').update(a.url).digest('hex').slice(0, 8)}`;
+    hostOf.set(devHost, a);
+    const registered = await h.http('POST', '/v1/hosts', {
+      token: operator,
+      body: {
+        hostId: 'engine-b',
+        engine: b.url,
+        capacity: { cpuMillis: 2000, memoryBytes: 2 * GiB, runtimes: 2 },
+        labels: { zone: 'b' },
+      },
+    });
+    expect(registered).toMatchObject({
+      status: 201,
+      body: { hostId: 'engine-b', status: 'free', healthy: true },
+    });
+    hostOf.set('engine-b', b);
   }, 120_000);
 
   afterAll(async () => {
@@ -92,7 +94,7 @@ describe('placement against real Docker engines (two dockerd = two hosts)', () =
       ],
       [{ engine: 'tcp://10.0.0.1:2375' }, 400, 'invalid_request', 'tcp+tls://'],
       [{ engine: 'unix:///tmp/no-engine-here.sock' }, 422, 'engine_unreachable', 'Nothing was registered'],
-      [{ hostId: 'engine-a' }, 409, 'host_exists', 'registered already'],
+      [{ hostId: 'engine-b' }, 409, 'host_exists', 'registered already'],
       [{ hostId: 'Bad Id' }, 400, 'invalid_request', 'hostId'],
     ] as const;
     for (const [body, status, code, says] of refusals) {
@@ -104,13 +106,13 @@ describe('placement against real Docker engines (two dockerd = two hosts)', () =
     expect((await h.http('POST', '/v1/hosts', { body: {} })).status).toBe(401);
 
     const listed = await h.http('GET', '/v1/hosts', { token: operator });
-    expect(listed.body.items.map((host: { hostId: string }) => host.hostId)).toEqual([
-      'engine-a',
-      'engine-b',
-    ]);
-    expect((await h.events('host.registered')).map((e) => [e.data.hostId, e.orgid])).toEqual([
-      ['engine-a', 'system'],
-      ['engine-b', 'system'],
+    expect(listed.body.items.map((host: { hostId: string }) => host.hostId)).toEqual([devHost, 'engine-b']);
+    expect(listed.body.items[0]).toMatchObject({ engine: a.url, provider: 'static', labels: {} });
+    expect(
+      (await h.events('host.registered')).map((e) => [e.data.hostId, e.orgid, e.data.registeredBy]),
+    ).toEqual([
+      [devHost, 'system', 'system'],
+      ['engine-b', 'system', 'demo:writer'],
     ]);
   });
 
@@ -161,8 +163,15 @@ describe('placement against real Docker engines (two dockerd = two hosts)', () =
       'no_capacity',
       'no_capacity',
     ]);
-    const seen = await h.http('GET', '/v1/placement/failures', { token: operator });
-    expect(seen.body.items[0]).toMatchObject({ orgId: z, reason: 'no_capacity' });
+    // What an operator sees (the view follows the store within a moment).
+    const latest = await waitFor(
+      async () => {
+        const { body } = await h.http('GET', '/v1/placement/failures', { token: operator });
+        return body.items.length === 5 && body.items[0];
+      },
+      { description: 'the refusals listed for operators' },
+    );
+    expect(latest).toMatchObject({ orgId: z, reason: 'no_capacity', retryAfterMs: 5_000 });
 
     // Capacity comes back when the runtime-scheduler says a runtime slept, or asks to unplace.
     await h.runtimeSlept(x, 'ws-1', rx.runtimeId);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ensureCommand } from '@palisade/config';
-import { DockerEngineHandle, ping, startDockerEngine } from '@palisade/embedded';
+import { DockerEngineHandle, startDockerEngine } from '@palisade/embedded';
 import { SERVICE_CONFIG, SERVICE_LOGGER } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { ProviderOffer } from '../domain/decision';
@@ -56,15 +56,18 @@ export class LocalHostProvider implements HostProvider, OnApplicationShutdown {
     fs.rmSync(this.folder(hostId), { recursive: true, force: true });
   }
 
-  /** Starts the engines of registered local hosts that do not answer (once; later calls wait for it). */
+  /**
+   * Starts the engines of the registered local hosts (once; later calls wait for it). An engine
+   * left running by a process that died is stopped and started again, so that this process
+   * holds it and stops it at shutdown.
+   */
   resume(): Promise<void> {
     this.resumed ??= (async () => {
       for (const host of this.projection.view.index.all()) {
-        if (host.provider !== 'local' || (await ping(path.join(this.folder(host.hostId), 'docker.sock'))))
-          continue;
+        if (host.provider !== 'local' || this.engines.has(host.hostId)) continue;
         try {
           await this.start(host.hostId);
-          this.logger.info({ hostId: host.hostId }, 'local host engine started again');
+          this.logger.info({ hostId: host.hostId }, 'local host engine started');
         } catch (error) {
           this.logger.warn(
             { hostId: host.hostId, err: error },

@@ -30,8 +30,9 @@ export class DevHost implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.local.resume();
     const engine = this.config.PLACEMENT_DEV_ENGINE;
+    // Local hosts run while a local provider is in use (their engines start again with it).
+    if (engine === 'local' || this.config.PLACEMENT_PROVIDER === 'local') await this.local.resume();
     if (!engine) return;
     try {
       if (engine === 'local') await this.localHost();
