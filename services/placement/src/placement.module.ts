@@ -4,7 +4,12 @@ import { serviceAccessTokenProviders } from '@palisade/auth';
 import { ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { placementMigrations } from '../migrations';
 import { HostCommands } from './commands/host.commands';
-import { PlacementCommands } from './commands/placement.commands';
+import {
+  DecideFn,
+  indexedDecision,
+  PLACEMENT_DECISION,
+  PlacementCommands,
+} from './commands/placement.commands';
 import { OrganizationsConsumer } from './consumers/organizations.consumer';
 import { RuntimeEndedConsumer } from './consumers/runtime-ended.consumer';
 import { Engines } from './engine/engines';
@@ -22,7 +27,8 @@ import { Wiper } from './workers/wiper';
 /** The placement service's root module: mounted by its own main.ts and by `palisade dev` / `serve`. */
 @Module({})
 export class PlacementModule {
-  static register(config: PlacementConfig): DynamicModule {
+  /** `options.decide`: how placements are decided (default: decidePlacement over the index; the bench compares a full scan). */
+  static register(config: PlacementConfig, options: { decide?: DecideFn } = {}): DynamicModule {
     return {
       module: PlacementModule,
       imports: [
@@ -36,6 +42,7 @@ export class PlacementModule {
         Engines,
         HostCommands,
         PlacementCommands,
+        { provide: PLACEMENT_DECISION, useValue: options.decide ?? indexedDecision },
         LocalHostProvider,
         {
           provide: HOST_PROVIDER,
@@ -54,6 +61,7 @@ export class PlacementModule {
         PlacementViewProjection,
         HostCommands,
         PlacementCommands,
+        { provide: PLACEMENT_DECISION, useValue: options.decide ?? indexedDecision },
         HealthMonitor,
         Wiper,
         DriftDetector,

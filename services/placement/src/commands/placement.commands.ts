@@ -5,13 +5,24 @@ import { ConcurrencyConflictError } from '@palisade/persistence';
 import type { Clock } from '@palisade/domain';
 import { CLOCK, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
-import { decidePlacement, Refusal, REFUSE } from '../domain/decision';
+import { decidePlacement, PlacementDecision, ProviderOffer, Refusal, REFUSE } from '../domain/decision';
+import type { PlacementQuery } from '../domain/host.state';
 import { RuleError } from '@palisade/domain';
 import type { HostState } from '../domain/host.state';
+import type { PlacementView } from '../projections/placement-view';
 import { PlacementViewProjection } from '../projections/placement-view.projection';
 import { HOST_PROVIDER } from '../providers/host-provider';
 import type { HostProvider } from '../providers/host-provider';
 import { HostCommands } from './host.commands';
+
+/** How a placement is decided on the view: decidePlacement over its index (a bench swaps in a full scan). */
+export type DecideFn = (
+  view: PlacementView,
+  query: PlacementQuery,
+  offer?: ProviderOffer,
+) => PlacementDecision;
+export const PLACEMENT_DECISION = Symbol.for('palisade.placement.decision');
+export const indexedDecision: DecideFn = (view, query, offer) => decidePlacement(view.index, query, offer);
 
 /** Decisions in a row that may lose their host to a concurrent placement before the caller is told to retry. */
 const MAX_ATTEMPTS = 8;
@@ -39,11 +50,12 @@ export class PlacementCommands {
     @Inject(HOST_PROVIDER) private readonly provider: HostProvider,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(PLACEMENT_DECISION) private readonly decide: DecideFn,
   ) {}
 
   async place(request: PlaceRequest, actor: string): Promise<PlaceReply> {
-    const index = this.projection.view.index;
-    const existing = index.hostOfRuntime(request.runtimeId);
+    const view = this.projection.view;
+    const existing = view.index.hostOfRuntime(request.runtimeId);
     if (existing) {
       // Asking twice (a retry after a lost reply) gets the same answer.
       if (existing.placements.get(request.runtimeId)!.orgId !== request.orgId)
@@ -58,7 +70,7 @@ export class PlacementCommands {
       labels: request.labels,
     };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const decision = decidePlacement(index, query, this.provider.offer());
+      const decision = this.decide(view, query, this.provider.offer());
       if (decision.kind === 'refuse') return this.refuse(request, decision, actor);
       if (decision.kind === 'provision') {
         try {
