@@ -28,4 +28,6 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_ONLY_PACKAGES.join('|')})/)`],
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.palisade/'],
+  // `npm run build` puts compiled workspaces (with their package.json) in dist/: not modules for the tests.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };

@@ -3,6 +3,7 @@ import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
 import { hostCommand } from './commands/host.command';
 import { loginCommand } from './commands/login.command';
+import { migrateCommand } from './commands/migrate.command';
 import { logoutCommand } from './commands/logout.command';
 import { whoamiCommand } from './commands/whoami.command';
 import { serveCommand } from './commands/serve.command';
@@ -16,6 +17,8 @@ Usage:
                                                an embedded Postgres, all seven services and a
                                                Docker engine as the one host (--no-engine: none)
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
+  palisade migrate [--target a,b]              create the roles (with DATABASE_ADMIN_URL) and migrate
+                                               each schema as MIGRATION_DATABASE_URL's role
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
   palisade host add|list|show|drain|release|remove ...   the hosts that run workspaces
@@ -65,6 +68,10 @@ async function main(argv: string[]): Promise<number> {
       if (!values.target)
         throw new UsageError(`serve needs --target, one or more of: ${targetNames().join(', ')}`);
       return serveCommand({ targets: values.target, port: parsePort(values.port) });
+    }
+    case 'migrate': {
+      const { values } = parseArgs({ args: rest, options: { target: { type: 'string' } }, strict: true });
+      return migrateCommand({ targets: values.target });
     }
     case 'audit':
       return auditCommand(rest);

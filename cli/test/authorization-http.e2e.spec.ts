@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { auditService } from '@palisade/audit';
 import { identityService } from '@palisade/identity';
 import { createDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { authorizationService } from '@palisade/authorization';
@@ -32,11 +32,16 @@ describe('authorization over HTTP, with real JWTs from identity', () => {
     running = await startPalisade({
       services: [identityService, authorizationService, auditService],
       env: {
-        DATABASE_URL: database.url,
+        ...(await serviceLogins(database.url, database.name).serviceEnv([
+          identityService,
+          authorizationService,
+          auditService,
+        ])),
         NATS_URL: nats.url,
         HTTP_PORT: '0',
         LOG_LEVEL: 'silent',
         IDENTITY_BOOTSTRAP_FILE: path.join(dir, 'bootstrap.json'),
+        IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
       },
     });
     const credential = JSON.parse(fs.readFileSync(path.join(dir, 'bootstrap.json'), 'utf8')) as Json;

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findCommand } from '@palisade/config';
 import { isAlive } from '@palisade/embedded';
 import { testDatabase, waitFor } from '@palisade/testing';
+import { serviceLogins } from '@palisade/runtime';
 
 const bin = path.resolve(__dirname, '..', 'bin', 'palisade.js');
 
@@ -69,11 +71,48 @@ describe('the palisade command', () => {
     expect(await flag.code).toBe(2);
   });
 
-  it('serves a subset against NATS_URL and DATABASE_URL, and stops on SIGTERM', async () => {
+  it('migrates as the migration role, then serves a subset as their own logins, and stops on SIGTERM', async () => {
     const database = await testDatabase();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-serve-'));
     try {
+      const roles = serviceLogins(database.url, database.name);
+      const logins = {
+        MIGRATION_DATABASE_URL: roles.loginUrl('migrator'),
+        IDENTITY_DATABASE_URL: roles.loginUrl('identity'),
+        AUDIT_DATABASE_URL: roles.loginUrl('audit'),
+      };
+      const unmigrated = palisade(['serve', '--target', 'identity,audit', '--port', '0'], {
+        env: {
+          DATABASE_URL: database.url,
+          NATS_URL: process.env.NATS_URL,
+          IDENTITY_BOOTSTRAP_FILE: path.join(dir, 'bootstrap.json'),
+          IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
+        },
+      });
+      expect(await unmigrated.code).not.toBe(0);
+      expect(unmigrated.stderr()).toMatch(/schema (identity|audit) is not migrated .*run `palisade migrate`/);
+
+      const migrate = palisade(['migrate', '--target', 'identity,audit'], {
+        env: { ...logins, DATABASE_ADMIN_URL: database.url },
+      });
+      expect(await migrate.code).toBe(0);
+      expect(migrate.stdout()).toContain(
+        `roles: ${database.name}_migrator (migrations) and ${database.name}_identity`,
+      );
+      expect(migrate.stdout()).toMatch(/identity: schema identity migrated \(\d+ applied\)/);
+      // Again, without the admin: the roles exist, nothing is left to apply.
+      const again = palisade(['migrate', '--target', 'identity,audit'], { env: logins });
+      expect(await again.code).toBe(0);
+      expect(again.stdout()).toContain('audit: schema audit up to date');
+
       const run = palisade(['serve', '--target', 'identity,audit', '--port', '0'], {
-        env: { DATABASE_URL: database.url, NATS_URL: process.env.NATS_URL },
+        env: {
+          IDENTITY_DATABASE_URL: logins.IDENTITY_DATABASE_URL,
+          AUDIT_DATABASE_URL: logins.AUDIT_DATABASE_URL,
+          NATS_URL: process.env.NATS_URL,
+          IDENTITY_BOOTSTRAP_FILE: path.join(dir, 'bootstrap.json'),
+          IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
+        },
       });
       const url = await waitFor(() => /listening on (http:\/\/[\d.:]+)/.exec(run.stdout())?.[1], {
         description: 'serve to listen',
@@ -91,6 +130,7 @@ describe('the palisade command', () => {
       expect(await run.code).toBe(0);
     } finally {
       await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -112,12 +152,15 @@ describe('the palisade command', () => {
 
   it('dev without nats-server and without apt-get says what to install and how, exits non-zero and starts nothing', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-nonats-'));
-    // A private mount namespace in which nats-server and apt-get are unusable (root only, as CI runs).
-    const hide = ['/usr/sbin/nats-server', '/usr/bin/apt-get']
-      .filter((p) => fs.existsSync(p))
+    const tools = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-notools-'));
+    // A private mount namespace in which Go, nats-server and apt-get are unusable (root only, as
+    // CI runs), and an empty folder of pinned tools.
+    const hide = [findCommand('go'), '/usr/sbin/nats-server', '/usr/bin/apt-get']
+      .filter((p): p is string => p !== undefined && fs.existsSync(p))
       .map((p) => `mount --bind /dev/null ${p}`);
     const run = palisade(['dev'], {
       cwd,
+      env: { PALISADE_TOOLS_DIR: tools },
       wrap: [
         'unshare',
         '--mount',
@@ -133,9 +176,12 @@ describe('the palisade command', () => {
       'nats-server (the NATS JetStream broker) is not installed and could not be installed automatically: this machine has no apt-get',
     );
     expect(run.stderr()).toContain('sudo apt-get install -y nats-server');
-    expect(run.stderr()).toContain('https://github.com/nats-io/nats-server/releases');
+    expect(run.stderr()).toContain(
+      'install Go and run the command again (Palisade then builds nats-server v2.15.3 itself)',
+    );
     expect(fs.readdirSync(cwd)).toEqual([]);
     fs.rmSync(cwd, { recursive: true, force: true });
+    fs.rmSync(tools, { recursive: true, force: true });
   });
 
   it('dev runs everything in one process, stops cleanly on Ctrl-C and reuses its data on the next start', async () => {

@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureCommand, MissingDependencyError } from '@palisade/config';
+import { ensureGoTool, InstalledTool, MissingDependencyError, NATS_SERVER_TOOL } from '@palisade/config';
 import { upperSnake } from '@palisade/contracts';
 import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
+import { DEFAULT_MIGRATION_ROLE } from '@palisade/persistence';
 import { natsAuthorizationConfig, servicePermissions } from '@palisade/messaging';
 import { runUntilSignal } from '@palisade/runtime';
 import { ALL_TARGETS } from '../targets';
 import { chooseDevEngine, DevEngine } from './dev-engine';
+import { devLogins, DevLogins, prepareDevDatabase } from './dev-database';
 
 interface DevSecrets {
+  /** The Postgres admin's (it only provisions; no service connects as it). */
   postgresPassword: string;
+  /** The migration role's and each service's own login, by role. */
+  postgresLogins: DevLogins;
   nats: Record<string, string>;
 }
 
@@ -27,16 +32,10 @@ export async function devCommand(options: {
   engine?: boolean;
 }): Promise<number> {
   const home = path.resolve(options.dataDir ?? '.palisade');
-  let natsBinary: string;
+  let natsServer: InstalledTool;
   let engine: DevEngine;
   try {
-    natsBinary = ensureCommand({
-      command: 'nats-server',
-      debianPackage: 'nats-server',
-      purpose: 'the NATS JetStream broker',
-      manualInstall:
-        'download nats-server 2.9 or newer from https://github.com/nats-io/nats-server/releases and put it on PATH',
-    });
+    natsServer = ensureGoTool(NATS_SERVER_TOOL);
     engine = await chooseDevEngine(home, options.engine ?? true);
   } catch (error) {
     if (error instanceof MissingDependencyError) {
@@ -62,7 +61,7 @@ export async function devCommand(options: {
     const nats = await startNatsServer({
       dataDir: path.join(home, 'nats'),
       configText: natsAuthorizationConfig(users),
-      binary: natsBinary,
+      binary: natsServer.path,
       logFile: path.join(home, 'nats.log'),
       detached: true,
     });
@@ -73,17 +72,33 @@ export async function devCommand(options: {
       detached: true,
     });
     cleanups.push(() => postgres.stop());
-    const databaseUrl = await postgres.createDatabase('palisade');
-    writePrivate(path.join(home, 'dev.env'), `NATS_URL=${nats.url}\nDATABASE_URL=${databaseUrl}\n`);
+    const adminUrl = await postgres.createDatabase('palisade');
+    // Migrations run here, as the migration role; each service then connects as its own login.
+    const database = await prepareDevDatabase(adminUrl, ALL_TARGETS, secrets.postgresLogins);
+    writePrivate(
+      path.join(home, 'dev.env'),
+      Object.entries({
+        NATS_URL: nats.url,
+        DATABASE_ADMIN_URL: adminUrl,
+        MIGRATION_DATABASE_URL: database.migratorUrl,
+        ...database.env,
+      })
+        .map(([key, value]) => `${key}=${value}\n`)
+        .join(''),
+    );
 
     const env: Record<string, string | undefined> = {
       ...process.env,
       PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
       ...engine.env,
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: undefined,
+      ...database.env,
       NATS_URL: nats.url,
       // The first admin's one-time credential (mode 0600) lives with the rest of the dev data.
       IDENTITY_BOOTSTRAP_FILE: process.env.IDENTITY_BOOTSTRAP_FILE ?? path.join(home, 'bootstrap-admin.json'),
+      // So does the key that encrypts identity's signing keys (outside the database).
+      IDENTITY_KEY_ENCRYPTION_KEY_FILE:
+        process.env.IDENTITY_KEY_ENCRYPTION_KEY_FILE ?? path.join(home, 'identity-key-encryption.key'),
       HTTP_PORT: String(
         options.port ?? (process.env.HTTP_PORT ? Number(process.env.HTTP_PORT) : DEFAULT_HTTP_PORT),
       ),
@@ -98,7 +113,9 @@ export async function devCommand(options: {
         `  API        ${url}/v1   (OpenAPI: ${url}/docs)`,
         `  health     ${url}/healthz  ${url}/readyz   metrics ${url}/metrics`,
         `  NATS       ${nats.url}   Postgres 127.0.0.1:${postgres.port}  (credentials in ${path.join(home, 'dev.env')})`,
+        `  traffic    loopback only, without TLS (dev); Postgres: one login per service, migrated as ${DEFAULT_MIGRATION_ROLE}`,
         `  data       ${home}  (kept; the next start reuses it)`,
+        `  ${natsServer.describe()}`,
         `  engine     ${engine.line}`,
         `  first admin: palisade login --url ${url} --bootstrap-file ${env.IDENTITY_BOOTSTRAP_FILE}`,
         `Press Ctrl-C to stop.`,
@@ -120,6 +137,7 @@ function loadOrCreateSecrets(home: string): DevSecrets {
   const secret = () => randomBytes(24).toString('base64url');
   const secrets: DevSecrets = {
     postgresPassword: existing.postgresPassword ?? secret(),
+    postgresLogins: devLogins(ALL_TARGETS, existing.postgresLogins),
     nats: Object.fromEntries(
       ALL_TARGETS.map((t) => [t.context.context, existing.nats?.[t.context.context] ?? secret()]),
     ),

@@ -21,3 +21,14 @@ export const IDENTITY_RPC = {
   /** `{ tokenHash }` → the API token's principal, or `{ error }`. */
   apiToken: 'api-token',
 } as const;
+
+/** Stream ids of identity's aggregates in its event store. */
+export const IDENTITY_STREAMS = {
+  user: (userId: string) => `user/${userId}`,
+  /** A session and its refresh-token family. */
+  session: (sessionId: string) => `session/${sessionId}`,
+  apiToken: (tokenId: string) => `api-token/${tokenId}`,
+  signingKey: (kid: string) => `signing-key/${kid}`,
+  /** Every failed sign-in (login.failed), one stream. */
+  loginFailures: 'login-failures',
+} as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent, EventDefinition } from '../registry';
+import { defineEvent, DomainEventOf, EventDefinition } from '../registry';
 import { IDENTITY } from './identity.constants';
 
 // No payload here ever carries a token, a token hash, a password or a secret: only ids.
@@ -173,3 +173,6 @@ export const IDENTITY_EVENT = {
 } as const;
 
 export const IDENTITY_EVENTS: readonly EventDefinition[] = Object.values(IDENTITY_EVENT);
+
+/** The identity context's domain events: `{ type, data }`. */
+export type IdentityEvent = DomainEventOf<(typeof IDENTITY_EVENT)[keyof typeof IDENTITY_EVENT]>;

@@ -9,6 +9,8 @@ import {
   Provider,
 } from '@nestjs/common';
 import type { DemoTokens } from '@palisade/config';
+import type { Clock } from '@palisade/domain';
+import { CLOCK } from '@palisade/runtime';
 import type { Request } from 'express';
 import type { NatsConnection } from 'nats';
 import { AccessTokenVerifier, ApiTokenResolver } from './access-token.verifier';
@@ -117,13 +119,14 @@ export function accessTokenProviders(options: AuthProvidersOptions): Provider[] 
   return [
     {
       provide: STATE,
-      inject: options.inject as never[],
-      useFactory: (...dependencies: never[]) => {
+      inject: [CLOCK, ...(options.inject as never[])],
+      useFactory: (clock: Clock, ...dependencies: never[]) => {
         const resolved = options.resolve(...dependencies);
+        const now = () => clock.now();
         let markReady: (ready: Promise<void>) => void = () => undefined;
         const ready = new Promise<void>((resolve) => (markReady = (inner) => void inner.then(resolve)));
-        const revocations = new RevocationList();
-        const keys = new JwksKeyStore(resolved.jwks ?? (() => natsJwksFetcher(resolved.nc())()));
+        const revocations = new RevocationList(now);
+        const keys = new JwksKeyStore(resolved.jwks ?? (() => natsJwksFetcher(resolved.nc())()), { now });
         const verifier = new AccessTokenVerifier({
           keys,
           revocations,
@@ -131,7 +134,8 @@ export function accessTokenProviders(options: AuthProvidersOptions): Provider[] 
           demoTokens: options.demoTokens,
           issuer: options.issuer,
           audience: options.audience,
-          apiTokens: resolved.apiTokens ?? natsApiTokenResolver(resolved.nc),
+          apiTokens: resolved.apiTokens ?? natsApiTokenResolver(resolved.nc, undefined, clock),
+          now,
         });
         return {
           verifier,

@@ -1,4 +1,5 @@
-import { RuleError } from '@palisade/domain';
+import { RuleError, systemClock } from '@palisade/domain';
+import type { Clock } from '@palisade/domain';
 import { AUTHORIZATION, AUTHZ_RPC, parseEventSubject } from '@palisade/contracts';
 import type { AuthzCheck, AuthzCheckReply, AuthzDecision } from '@palisade/contracts';
 import { HEADER_SEQUENCE, rpcSubject } from '@palisade/messaging';
@@ -12,6 +13,8 @@ export interface AuthzClientOptions {
   maxPerOrg?: number;
   /** Request timeout (default 2 s). */
   timeoutMs?: number;
+  /** What cached decisions expire by (default the system clock). */
+  clock?: Clock;
 }
 
 /** Authorization did not answer (or refused the question): deny, and say so as a 503. */
@@ -66,6 +69,7 @@ export class AuthzClient {
   private readonly ttlMs: number;
   private readonly maxPerOrg: number;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
   private messages?: ConsumerMessages;
 
   constructor(
@@ -75,6 +79,7 @@ export class AuthzClient {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.maxPerOrg = options.maxPerOrg ?? 10_000;
     this.timeoutMs = options.timeoutMs ?? 2_000;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Starts following authorization events (from now on). */
@@ -97,7 +102,7 @@ export class AuthzClient {
 
   /** Decides several checks; only those not cached go to authorization, in one request. */
   async checkMany(requests: readonly AuthzCheck[]): Promise<AuthzDecision[]> {
-    const now = Date.now();
+    const now = this.clock.now();
     const decisions: Array<AuthzDecision | undefined> = requests.map((r) => {
       const hit = this.orgs.get(r.resource.orgId)?.entries.get(authzCacheKey(r));
       return hit && hit.expires > now ? hit.decision : undefined;
@@ -115,7 +120,7 @@ export class AuthzClient {
       // Only an answer no event has overtaken may be remembered.
       if (org.generation !== generations[k]) return;
       if (org.entries.size >= this.maxPerOrg) org.entries.delete(org.entries.keys().next().value!);
-      org.entries.set(authzCacheKey(request), { decision, expires: Date.now() + this.ttlMs });
+      org.entries.set(authzCacheKey(request), { decision, expires: this.clock.now() + this.ttlMs });
     });
     return decisions as AuthzDecision[];
   }

@@ -1,6 +1,7 @@
 import {
   applyDecorators,
   CanActivate,
+  createParamDecorator,
   ExecutionContext,
   Inject,
   Injectable,
@@ -44,6 +45,12 @@ export interface PermissionOptions {
    * reason named in the sentence; outsiders never do.
    */
   denied?: { code: string; message: string };
+  /**
+   * The route changes state although its action is a read one (`org.read` for leaving an
+   * organization, where the domain decides the rest): a read-only API token is refused
+   * (`token_read_only`). Write actions need no flag; the policy table refuses read tokens.
+   */
+  write?: boolean;
 }
 
 interface RequiredPermission {
@@ -53,12 +60,25 @@ interface RequiredPermission {
 }
 
 const REQUIRED_PERMISSION = Symbol.for('palisade.auth.required-permission');
+/** The request property the guard puts the checked resource on. */
+const CHECKED_RESOURCE = Symbol.for('palisade.auth.checked-resource');
+
+/** The resource @RequirePermission checked for this request (e.g. the organization an API token acts in). */
+export const CheckedResource = createParamDecorator((_data: unknown, context: ExecutionContext) => {
+  const resource = context.switchToHttp().getRequest<{ [CHECKED_RESOURCE]?: AuthzResource }>()[
+    CHECKED_RESOURCE
+  ];
+  if (!resource) throw new Error('@CheckedResource() needs @RequirePermission(...) on the route');
+  return resource;
+});
 
 /**
  * Deny reasons that mean "not in this organization". They would tell an outsider whether the
  * organization exists (and whose token belongs where), so every outsider gets one answer.
  */
 const OUTSIDER_REASONS = new Set(['unknown_organization', 'not_a_member', 'token_other_organization']);
+
+const READ_ONLY: AuthzDecision = Object.freeze({ allowed: false, reason: 'token_read_only' });
 
 /** The uniform answer to outsiders (the same whether the organization exists or not). */
 export const OUTSIDER_DENIAL = {
@@ -89,13 +109,16 @@ export function fromPath(...fields: readonly (keyof AuthzResource & string)[]): 
   };
 }
 
-/** The caller's own organization: an API token's, else the one named in `?<param>=` (a user may belong to several). */
-export function fromCallerOrganization(param = 'org'): ResourceFrom {
+/**
+ * The caller's own organization: an API token's, else the one named in `?<param>=` (a user may
+ * belong to several). `code` is the 400's code when the parameter is not an organization id.
+ */
+export function fromCallerOrganization(param = 'org', options: { code?: string } = {}): ResourceFrom {
   return ({ principal, query }) => {
     if (principal.kind === 'api_token') return { orgId: principal.orgId };
     if (query[param] === undefined)
       throw new RuleError(400, 'org_required', `Name the organization: ?${param}=<orgId>.`);
-    return { orgId: parseInput(orgIdSchema, query[param], { in: 'query', name: param }) };
+    return { orgId: parseInput(orgIdSchema, query[param], { in: 'query', name: param, code: options.code }) };
   };
 }
 
@@ -148,8 +171,14 @@ export class PermissionGuard implements CanActivate {
       body: request.body,
     });
     const check: AuthzCheck = { subject: authzSubjectOf(principal), action: required.action, resource };
-    const decision = await this.checker.check(check);
-    if (decision.allowed) return true;
+    const decision =
+      required.options.write && principal.kind === 'api_token' && principal.scope !== 'write'
+        ? READ_ONLY
+        : await this.checker.check(check);
+    if (decision.allowed) {
+      (request as { [CHECKED_RESOURCE]?: AuthzResource })[CHECKED_RESOURCE] = resource;
+      return true;
+    }
     const outsider = OUTSIDER_REASONS.has(decision.reason);
     this.logger.info(
       { actor: actorOf(principal), action: required.action, resource, reason: decision.reason, outsider },

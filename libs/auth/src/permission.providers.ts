@@ -1,6 +1,7 @@
 import type { OnApplicationShutdown, Provider } from '@nestjs/common';
 import type { AuthzCheck, AuthzDecision } from '@palisade/contracts';
-import { ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntime } from '@palisade/runtime';
 import type { NatsConnection } from 'nats';
 import { AuthzClient, AuthzClientOptions } from './authz-client';
 import { PERMISSION_CHECKER, PermissionChecker } from './permission.guard';
@@ -48,7 +49,8 @@ export class AuthzClientPermissions implements PermissionChecker, OnApplicationS
 export function authzClientPermissionProvider(options: AuthzClientOptions = {}): Provider {
   return {
     provide: PERMISSION_CHECKER,
-    inject: [ServiceRuntime],
-    useFactory: (runtime: ServiceRuntime) => new AuthzClientPermissions(() => runtime.nc, options),
+    inject: [ServiceRuntime, CLOCK],
+    useFactory: (runtime: ServiceRuntime, clock: Clock) =>
+      new AuthzClientPermissions(() => runtime.nc, { clock, ...options }),
   };
 }

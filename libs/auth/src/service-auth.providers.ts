@@ -1,6 +1,7 @@
 import type { Provider } from '@nestjs/common';
 import type { BaseConfig } from '@palisade/config';
-import { ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntime } from '@palisade/runtime';
 import { accessTokenProviders } from './access-token.guard';
 import { natsApiTokenResolver } from './api-token.resolver';
 import { authzClientPermissionProvider } from './permission.providers';
@@ -29,10 +30,10 @@ function serviceCredentialProviders(
   config: Pick<BaseConfig, 'PALISADE_MODE' | 'PALISADE_DEMO_TOKENS'>,
 ): Provider[] {
   return accessTokenProviders({
-    inject: [ServiceRuntime],
-    resolve: (runtime: ServiceRuntime) => ({
+    inject: [ServiceRuntime, CLOCK],
+    resolve: (runtime: ServiceRuntime, clock: Clock) => ({
       nc: () => runtime.nc,
-      apiTokens: natsApiTokenResolver(() => runtime.nc),
+      apiTokens: natsApiTokenResolver(() => runtime.nc, undefined, clock),
     }),
     demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
   });

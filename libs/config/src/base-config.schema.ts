@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   choice,
   demoTokensField,
+  fileField,
   hostField,
   httpUrlField,
   issuerField,
@@ -33,6 +34,12 @@ export const baseConfigShape = {
   NATS_USER: nameField().optional(),
   /** Password of NATS_USER (per service: `<SERVICE>_NATS_PASSWORD`). */
   NATS_PASSWORD: secretField().optional(),
+  /** CA certificate (PEM) the NATS server's certificate must chain to; TLS is used when it is set. */
+  NATS_TLS_CA_FILE: fileField().optional(),
+  /** Client certificate (PEM) shown to NATS (per service: `<SERVICE>_NATS_TLS_CERT_FILE`). */
+  NATS_TLS_CERT_FILE: fileField().optional(),
+  /** Its private key (PEM) (per service: `<SERVICE>_NATS_TLS_KEY_FILE`). */
+  NATS_TLS_KEY_FILE: fileField().optional(),
   /** OTLP/HTTP collector base URL; traces and metrics are exported only when it is set. */
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrlField().optional(),
   /** Overrides the service name reported to OpenTelemetry. */
@@ -56,3 +63,13 @@ export function configSchemaFromShape<Shape extends z.ZodRawShape>(
 /** The base configuration schema (what a process needs before any service). */
 export const baseConfigSchema = configSchemaFromShape(baseConfigShape);
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/**
+ * What a process running services reads for itself (logs, HTTP, telemetry): the base settings,
+ * with DATABASE_URL optional, since each service checks its own (`<SERVICE>_DATABASE_URL` or
+ * DATABASE_URL) and a process whose services all have their own login needs no shared one.
+ */
+export const processConfigSchema = configSchemaFromShape({
+  ...baseConfigShape,
+  DATABASE_URL: baseConfigShape.DATABASE_URL.optional(),
+});

@@ -205,3 +205,8 @@ export function demoTokensField() {
     { checkStrength: false },
   );
 }
+
+/** A path to a file (certificate, key); blank is refused. Whether it can be read is checked where it is opened. */
+export function fileField() {
+  return z.string().regex(/\S/, { error: 'must be a file path' });
+}

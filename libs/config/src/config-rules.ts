@@ -44,7 +44,10 @@ export function applyConfigRules(
   // NATS user and password come in pairs, both for the shared and the per-service credentials.
   const pairs: [string, string][] = [['NATS_USER', 'NATS_PASSWORD']];
   if (prefix) pairs.push([`${prefix}_NATS_USER`, `${prefix}_NATS_PASSWORD`]);
-  for (const [user, password] of pairs) {
+  // So do a client certificate and its key.
+  const tlsPairs: [string, string][] = [['NATS_TLS_CERT_FILE', 'NATS_TLS_KEY_FILE']];
+  if (prefix) tlsPairs.push([`${prefix}_NATS_TLS_CERT_FILE`, `${prefix}_NATS_TLS_KEY_FILE`]);
+  for (const [user, password] of [...pairs, ...tlsPairs]) {
     if (failed.has(user) || failed.has(password)) continue;
     if (isSet(user) && !isSet(password))
       report(password, `is required when ${user} is set`, `set ${password}, or unset ${user}`);
@@ -104,7 +107,8 @@ export function applyConfigRules(
     }
   }
 
-  const credentialKeys = pairs.flat();
+  // A client certificate (mutual TLS, the user mapped from it) is a credential too.
+  const credentialKeys = [...pairs, ...tlsPairs].flat();
   if (!credentialKeys.some((key) => isSet(key) || failed.has(key))) {
     const perService = prefix
       ? ` (or ${prefix}_NATS_USER and ${prefix}_NATS_PASSWORD for this service only)`
@@ -112,7 +116,7 @@ export function applyConfigRules(
     report(
       'NATS_USER',
       'NATS credentials are required in production mode',
-      `set NATS_USER and NATS_PASSWORD${perService}`,
+      `set NATS_USER and NATS_PASSWORD${perService}, or a client certificate (NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE)`,
     );
   }
 

@@ -7,3 +7,5 @@ export * from './base-config.schema';
 export * from './service-config.schema';
 export * from './load-config';
 export * from './system-packages';
+export * from './go-tools';
+export * from './key-encryption';

@@ -245,7 +245,7 @@ describe('production mode', () => {
       {
         key: 'NATS_USER',
         message: 'NATS credentials are required in production mode',
-        fix: 'set NATS_USER and NATS_PASSWORD',
+        fix: 'set NATS_USER and NATS_PASSWORD, or a client certificate (NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE)',
       },
     ]);
   });

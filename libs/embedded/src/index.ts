@@ -3,4 +3,5 @@ export * from './process';
 export * from './nats-server';
 export * from './postgres';
 export * from './clickhouse-server';
+export * from './tls-certificates';
 export * from './docker-engine';

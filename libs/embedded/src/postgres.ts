@@ -23,10 +23,15 @@ export interface PostgresOptions {
    * terminal's Ctrl-C reaches only the CLI, which then stops the server after the services.
    */
   detached?: boolean;
+  /**
+   * TLS only (PEM files; the server certificate must name 127.0.0.1): plaintext connections are
+   * refused, and the handle's URLs say `sslmode=verify-full` with this CA.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface PostgresHandle {
-  /** postgres://user:pw@127.0.0.1:port/postgres */
+  /** postgres://user:pw@127.0.0.1:port/postgres (with `?sslmode=verify-full&sslrootcert=…` under TLS) */
   url: string;
   port: number;
   pid: number;
@@ -85,12 +90,16 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
   const logFile = path.join(parent, 'postgres.log');
   const log = fs.openSync(logFile, 'a', 0o600);
   if (owner) fs.fchownSync(log, owner.uid, owner.gid);
+  const tlsSettings = options.tls ? tlsOnly(parent, options.tls, owner) : [];
   const args = [
     '-D',
     dataDir,
     '-p',
     String(port),
-    ...[...SERVER_SETTINGS, ...(options.settings ?? [])].flatMap((setting) => ['-c', setting]),
+    ...[...SERVER_SETTINGS, ...tlsSettings, ...(options.settings ?? [])].flatMap((setting) => [
+      '-c',
+      setting,
+    ]),
   ];
   const child = spawn(postgres, args, {
     cwd: parent,
@@ -105,7 +114,12 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
       reject(new Error(`postgres exited during start-up (${signal ?? code}): ${tail(logFile)}`)),
     ),
   );
-  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`;
+  const tlsQuery = options.tls
+    ? `?sslmode=verify-full&sslrootcert=${encodeURIComponent(path.resolve(options.tls.caFile))}`
+    : '';
+  const databaseUrl = (name: string) =>
+    `postgres://${encodeURIComponent(user)}:${encodeURIComponent(options.password)}@127.0.0.1:${port}/${name}${tlsQuery}`;
+  const url = databaseUrl('postgres');
   try {
     await Promise.race([
       pollUntil(() => query(url, 'select 1'), options.startTimeoutMs ?? 30_000, 'postgres start-up'),
@@ -117,7 +131,6 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<P
   }
   exited.catch(() => undefined);
   options.onLog?.(`postgres ready on 127.0.0.1:${port}`);
-  const databaseUrl = (name: string) => url.replace(/\/postgres$/, `/${name}`);
   return {
     url,
     port,
@@ -190,6 +203,44 @@ async function initialise(
   } finally {
     fs.rmSync(pwfile, { force: true });
   }
+}
+
+/**
+ * Server settings for TLS only: the certificate, key and CA copied beside the data folder (the
+ * server's account must own its key, mode 0600), and a pg_hba.conf with `hostssl` lines only.
+ */
+function tlsOnly(
+  parent: string,
+  files: { certFile: string; keyFile: string; caFile: string },
+  owner?: { uid: number; gid: number },
+): string[] {
+  const dir = path.join(parent, 'tls');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const copies = {
+    cert: path.join(dir, 'server.crt'),
+    key: path.join(dir, 'server.key'),
+    ca: path.join(dir, 'ca.crt'),
+    hba: path.join(dir, 'pg_hba.conf'),
+  };
+  fs.copyFileSync(files.certFile, copies.cert);
+  fs.copyFileSync(files.keyFile, copies.key);
+  fs.copyFileSync(files.caFile, copies.ca);
+  fs.writeFileSync(
+    copies.hba,
+    '# TLS only: no "host" lines, so a plaintext connection matches nothing and is refused.\n' +
+      'hostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
+  );
+  for (const file of [dir, ...Object.values(copies)]) {
+    fs.chmodSync(file, file === dir ? 0o700 : 0o600);
+    if (owner) fs.chownSync(file, owner.uid, owner.gid);
+  }
+  return [
+    'ssl=on',
+    `ssl_cert_file=${copies.cert}`,
+    `ssl_key_file=${copies.key}`,
+    `ssl_ca_file=${copies.ca}`,
+    `hba_file=${copies.hba}`,
+  ];
 }
 
 /** The unprivileged account Postgres runs as when we are root; created if missing. */

@@ -9,6 +9,11 @@ export interface NatsConnectionOptions {
   name: string;
   /** Where replies arrive (`inboxPrefix(context)` for a service: its user may subscribe only there). */
   inboxPrefix?: string;
+  /**
+   * TLS: the CA the server's certificate must chain to, and a client certificate and key for
+   * mutual TLS (PEM files). Without it the connection is plain (loopback only: `palisade dev`).
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /**
@@ -25,6 +30,7 @@ export async function connectNats(options: NatsConnectionOptions): Promise<NatsC
     pass: options.password,
     name: options.name,
     inboxPrefix: options.inboxPrefix,
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     reconnectJitter: 100,

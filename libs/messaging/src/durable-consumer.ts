@@ -128,6 +128,21 @@ export class DurableConsumer {
     return this.options.durable;
   }
 
+  /** The service that owns it. */
+  get owner(): string {
+    return this.options.owner.context;
+  }
+
+  get stream(): string {
+    return this.options.stream;
+  }
+
+  /** JetStream's view of its lag: messages not yet delivered, and delivered but not acknowledged. */
+  async pending(): Promise<{ pending: number; ackPending: number }> {
+    const info = await this.options.jsm.consumers.info(this.options.stream, this.options.durable);
+    return { pending: info.num_pending, ackPending: info.num_ack_pending };
+  }
+
   status() {
     return {
       running: this.running,

@@ -65,9 +65,13 @@ export function servicePermissions(context: ContextConstants): NatsPermissions {
 }
 
 export interface NatsUser {
+  /** A name, or with `verify_and_map` the client certificate's subject (e.g. `CN=identity,O=palisade`). */
   user: string;
-  /** The password, or the environment variable nats-server reads it from when it starts. */
-  password: string | { env: string };
+  /**
+   * The password, or the environment variable nats-server reads it from when it starts; none
+   * for a user identified by its client certificate (see natsTlsConfig).
+   */
+  password?: string | { env: string };
   permissions?: NatsPermissions;
 }
 
@@ -79,8 +83,11 @@ export function natsAuthorizationConfig(users: readonly NatsUser[]): string {
     const permissions = u.permissions
       ? `, permissions: { publish: { allow: ${list(u.permissions.publish.allow)} }, subscribe: { allow: ${list(u.permissions.subscribe.allow)} }, allow_responses: ${u.permissions.allow_responses} }`
       : '';
-    const password = typeof u.password === 'string' ? quote(u.password) : `$${envName(u.password.env)}`;
-    return `    { user: ${quote(u.user)}, password: ${password}${permissions} }`;
+    const password =
+      u.password === undefined
+        ? ''
+        : `, password: ${typeof u.password === 'string' ? quote(u.password) : `$${envName(u.password.env)}`}`;
+    return `    { user: ${quote(u.user)}${password}${permissions} }`;
   });
   return `authorization {\n  users = [\n${entries.join(',\n')}\n  ]\n}\n`;
 }
@@ -88,4 +95,32 @@ export function natsAuthorizationConfig(users: readonly NatsUser[]): string {
 function envName(name: string): string {
   if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${name}" is not an environment variable name`);
   return name;
+}
+
+export interface NatsTlsServerFiles {
+  /** The server's certificate and key (PEM). */
+  certFile: string;
+  keyFile: string;
+  /** The CA that clients' certificates must chain to. */
+  caFile: string;
+  /**
+   * true: a client is the user its certificate's subject names (users without passwords);
+   * false: a valid client certificate is required, and the user still signs in with a password.
+   */
+  mapUsersFromCertificates: boolean;
+}
+
+/** A `tls { ... }` block for nats-server: TLS required, and a client certificate from the CA (mutual TLS). */
+export function natsTlsConfig(files: NatsTlsServerFiles): string {
+  const quote = (value: string) => JSON.stringify(value);
+  return [
+    'tls {',
+    `  cert_file: ${quote(files.certFile)}`,
+    `  key_file: ${quote(files.keyFile)}`,
+    `  ca_file: ${quote(files.caFile)}`,
+    files.mapUsersFromCertificates ? '  verify_and_map: true' : '  verify: true',
+    '  timeout: 2',
+    '}',
+    '',
+  ].join('\n');
 }

@@ -4,6 +4,7 @@ export * from './pino-nest.logger';
 export * from './telemetry';
 export * from './trace-context';
 export * from './metrics';
+export * from './http-metrics';
 export * from './readiness';
 export * from './observability.options';
 export * from './observability.controller';

@@ -75,3 +75,11 @@ export function gauge<L extends string = string>(
     new Gauge<L>({ name, help, labelNames, registers: [metricsRegistry] })
   );
 }
+
+/**
+ * Runs `collect` before every read of `metric` (each scrape of /metrics), for values read from
+ * elsewhere (a database, JetStream): prom-client awaits it. Replaces any earlier one.
+ */
+export function onCollect(metric: Metric<string>, collect: () => void | Promise<void>): void {
+  (metric as unknown as { collect?: () => void | Promise<void> }).collect = collect;
+}

@@ -1,4 +1,5 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import { gauge, onCollect } from './metrics';
 import { redactString } from './redaction';
 
 /** Something the process needs before it can take traffic (a database, NATS, ...). */
@@ -33,6 +34,19 @@ function cleanDetail(detail: string): string {
 export class ReadinessRegistry implements BeforeApplicationShutdown {
   private readonly checks = new Map<string, ReadinessCheck>();
   private draining = false;
+
+  constructor() {
+    // Each scrape runs the checks: palisade_ready{check} is 1 for a passing check, 0 otherwise.
+    // The newest registry of the process reports (one application per process).
+    const ready = gauge('palisade_ready', 'Readiness checks (1 passing, 0 failing), as /readyz runs them', [
+      'check',
+    ]);
+    onCollect(ready, async () => {
+      const report = await this.run();
+      ready.reset();
+      for (const check of report.checks) ready.set({ check: check.name }, check.ok ? 1 : 0);
+    });
+  }
 
   /** Adds a check (names are unique); returns a function that removes it. */
   register(check: ReadinessCheck): () => void {

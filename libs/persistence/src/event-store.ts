@@ -265,9 +265,9 @@ export class EventStore {
     let batcher = this.batchers.get(db);
     if (!batcher) {
       // One statement in flight: each append holds the producer's sequence counter until it
-      // commits, so a second one in flight would only wait on that row inside Postgres (0.6
-      // backends waiting on average at 5,000 appends/s with four in flight), where every wait
-      // costs a sleeping and a woken backend; waiting here instead grows the next batch. The
+      // commits, so a second one in flight would only wait on that row inside Postgres (see
+      // docs/backbone.md, "Group commit"), where every wait costs a sleeping and a woken
+      // backend; waiting here instead grows the next batch. The
       // price: a statement that waits for a stream row held by a caller's open transaction (an
       // append with `project` to the same stream) holds up the batches behind it until that
       // transaction ends, where before three more could pass it.

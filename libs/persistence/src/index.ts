@@ -2,6 +2,7 @@ export * from './database';
 export * from './tables';
 export * from './errors';
 export * from './migrations';
+export * from './database-roles';
 export * from './event-store';
 export * from './decider';
 export * from './outbox.repository';

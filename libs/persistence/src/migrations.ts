@@ -133,6 +133,9 @@ const LIBRARY_MIGRATIONS: MigrationSet = {
   },
 };
 
+/** The persistence library's own migrations, which every service schema holds. */
+export const LIBRARY_MIGRATION_NAMES: readonly string[] = Object.keys(LIBRARY_MIGRATIONS);
+
 /** The LISTEN channel on which an outbox relay is told that a schema's outbox has new rows. */
 export function outboxChannel(schema: string): string {
   return `palisade_outbox_${schema}`;

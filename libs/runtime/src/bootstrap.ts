@@ -2,13 +2,14 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { baseConfigSchema, ConfigError, loadConfig } from '@palisade/config';
+import { ConfigError, loadConfig, processConfigSchema } from '@palisade/config';
 import { JetStreamTransport, MessagingRegistry } from '@palisade/messaging';
-import { createLogger, PinoNestLogger, startTelemetry } from '@palisade/observability';
+import { createLogger, httpMetricsMiddleware, PinoNestLogger, startTelemetry } from '@palisade/observability';
 import type { Clock } from '@palisade/domain';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { PalisadeAppModule } from './app.module';
+import { reportConsumers } from './runtime.metrics';
 import { bodyParserErrorHandler } from './http/http-error.filter';
 import { ServiceDefinition } from './service-definition';
 
@@ -55,7 +56,7 @@ export function loadServiceConfigs(
  */
 export async function startPalisade(options: StartOptions): Promise<RunningPalisade> {
   const configs = loadServiceConfigs(options.services, options.env);
-  const base = loadConfig(baseConfigSchema, options.env);
+  const base = loadConfig(processConfigSchema, options.env);
   const single = options.services.length === 1 ? options.services[0].context.context : undefined;
   const logger = options.logger ?? createLogger({ service: single, level: base.LOG_LEVEL });
   const telemetry = startTelemetry({
@@ -74,6 +75,7 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
         bodyParser: false,
       },
     );
+    app.use(httpMetricsMiddleware());
     app.use(helmet());
     app.useBodyParser('json', { limit: '256kb' });
     app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
@@ -85,6 +87,7 @@ export async function startPalisade(options: StartOptions): Promise<RunningPalis
     SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
     const transport = new JetStreamTransport(app.get(MessagingRegistry));
     app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+    reportConsumers(() => transport.list());
     await app.init();
     await app.startAllMicroservices();
     await app.listen(base.HTTP_PORT, base.HTTP_HOST);

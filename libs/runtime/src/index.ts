@@ -9,3 +9,5 @@ export * from './http/http-error.filter';
 export * from './http/problem';
 export * from './http/validation';
 export * from './bootstrap';
+export * from './runtime.metrics';
+export * from './service-logins';

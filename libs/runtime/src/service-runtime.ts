@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ContextConstants, EventDefinition } from '@palisade/contracts';
+import type { NatsTlsFiles } from '@palisade/config';
 import {
   connectNats,
   contextStreamConfig,
@@ -12,14 +13,14 @@ import {
   serveReplay,
   StreamOptions,
 } from '@palisade/messaging';
-import { EventStore, MigrationSet, outboxBacklog, runMigrations } from '@palisade/persistence';
+import { EventStore, MigrationSet, outboxBacklog, verifyMigrated } from '@palisade/persistence';
 import type { AnyDatabase } from '@palisade/persistence';
 import { ReadinessRegistry } from '@palisade/observability';
 import { sql } from 'kysely';
 import { JetStreamClient, JetStreamManager, NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import { SERVICE_DATABASE, SERVICE_LOGGER, SERVICE_RUNTIME_OPTIONS } from './tokens';
-import { runtimeMetrics } from './runtime.metrics';
+import { reportOutboxBacklog, runtimeMetrics } from './runtime.metrics';
 
 export interface ServiceRuntimeOptions {
   context: ContextConstants;
@@ -28,7 +29,7 @@ export interface ServiceRuntimeOptions {
   migrations?: MigrationSet;
   databaseUrl: string;
   poolSize?: number;
-  nats: { servers: string; user?: string; password?: string };
+  nats: { servers: string; user?: string; password?: string; tls?: NatsTlsFiles };
   stream?: StreamOptions;
   relay?: { batchSize?: number; pollIntervalMs?: number };
   /** The service's parsed configuration: what SERVICE_CONFIG resolves to inside its module. */
@@ -36,7 +37,8 @@ export interface ServiceRuntimeOptions {
 }
 
 /**
- * Everything one service needs on the backbone, started in order: schema migrations, the NATS
+ * Everything one service needs on the backbone, started in order: a check that its schema is
+ * migrated (`palisade migrate` does that, as the migration role, never the service), the NATS
  * connection (its own user), its event and dead-letter streams, the outbox relay and the replay
  * endpoint; registered for the JetStream transport; stopped in reverse order.
  */
@@ -46,6 +48,7 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
   private nats?: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager };
   private relay?: OutboxRelay;
   private replay?: Subscription;
+  private stopBacklogReport?: () => void;
 
   constructor(
     @Inject(SERVICE_RUNTIME_OPTIONS) readonly options: ServiceRuntimeOptions,
@@ -68,11 +71,12 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     const { context, options } = { context: this.options.context, options: this.options };
-    await runMigrations(this.db, context.schema, options.migrations);
+    await verifyMigrated(this.db, context.schema, options.migrations);
     const nc = await connectNats({
       servers: options.nats.servers,
       user: options.nats.user,
       password: options.nats.password,
+      tls: options.nats.tls,
       name: `palisade-${context.context}`,
       inboxPrefix: inboxPrefix(context),
     });
@@ -136,10 +140,15 @@ export class ServiceRuntime implements OnModuleInit, OnApplicationShutdown {
         }
       },
     });
+    this.stopBacklogReport = reportOutboxBacklog(context.context, async () => {
+      const backlog = await outboxBacklog(this.db);
+      return backlog.unsequenced + backlog.unpublished;
+    });
     this.logger.info({ stream: context.stream, schema: context.schema }, 'service runtime started');
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopBacklogReport?.();
     await this.relay?.stop();
     this.replay?.unsubscribe();
     this.messaging.unregister(this.context.context);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, WorkerOptions } from 'node:worker_threads';
 
@@ -12,6 +13,10 @@ export function startTypeScriptWorker(
   file: string,
   options: Omit<WorkerOptions, 'env'> & { env?: NodeJS.ProcessEnv } = {},
 ): Worker {
+  // Compiled (npm run build, the image): the worker is plain JavaScript beside this file's caller.
+  const compiled = file.replace(/\.ts$/, '.js');
+  if (compiled !== file && !fs.existsSync(file) && fs.existsSync(compiled))
+    return new Worker(compiled, options);
   return new Worker(file, {
     ...options,
     execArgv: [...(options.execArgv ?? []), '-r', path.join(__dirname, '..', 'worker-register.js')],

@@ -118,18 +118,18 @@ export function notesServices() {
       };
     }
   }
+  const migrations = {
+    '202611230200_seen_notes': {
+      async up(db: AnyDatabase) {
+        await sql`create table seen_notes (note_id text primary key, text text not null, event_id uuid not null)`.execute(
+          db,
+        );
+      },
+    },
+  };
   @Module({})
   class ReaderModule {
     static register(config: Record<string, unknown>): DynamicModule {
-      const migrations = {
-        '202611230200_seen_notes': {
-          async up(db: AnyDatabase) {
-            await sql`create table seen_notes (note_id text primary key, text text not null, event_id uuid not null)`.execute(
-              db,
-            );
-          },
-        },
-      };
       return {
         module: ReaderModule,
         imports: [ServiceRuntimeModule.forService(serviceRuntimeOptions(reader, [], migrations, config))],
@@ -145,11 +145,13 @@ export function notesServices() {
       defineService({
         context: notes,
         configSchema: configSchema(notes.context),
+        migrations: {},
         module: (c) => NotesModule.register(c),
       }),
       defineService({
         context: reader,
         configSchema: configSchema(reader.context),
+        migrations,
         module: (c) => ReaderModule.register(c),
       }),
     ],

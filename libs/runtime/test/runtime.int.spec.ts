@@ -2,7 +2,7 @@ import { ConfigError } from '@palisade/config';
 import { rpcSubject } from '@palisade/messaging';
 import { TestClock, testDatabase, waitFor } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
-import { RunningPalisade, startPalisade } from '../src';
+import { RunningPalisade, serviceLogins, startPalisade } from '../src';
 import { notesServices } from './notes.fixture';
 
 describe('runtime: services on the backbone through the Nest transport', () => {
@@ -17,7 +17,7 @@ describe('runtime: services on the backbone through the Nest transport', () => {
     running = await startPalisade({
       services: fixture.services,
       env: {
-        DATABASE_URL: database.url,
+        ...(await serviceLogins(database.url, database.name).serviceEnv(fixture.services)),
         NATS_URL: process.env.NATS_URL,
         HTTP_PORT: '0',
         LOG_LEVEL: 'silent',
@@ -123,6 +123,29 @@ describe('runtime: services on the backbone through the Nest transport', () => {
       paths: Record<string, unknown>;
     };
     expect(Object.keys(openapi.paths)).toContain('/v1/notes');
+  });
+
+  it('refuses to start on a schema that was not migrated, and says how to migrate it', async () => {
+    const other = notesServices();
+    const empty = await testDatabase();
+    try {
+      const env = await serviceLogins(empty.url, empty.name).serviceEnv([other.services[1]]);
+      const unmigrated = `${other.notes.context.toUpperCase()}_DATABASE_URL`;
+      await expect(
+        startPalisade({
+          services: other.services,
+          env: {
+            ...env,
+            [unmigrated]: empty.url,
+            NATS_URL: process.env.NATS_URL,
+            HTTP_PORT: '0',
+            LOG_LEVEL: 'silent',
+          },
+        }),
+      ).rejects.toThrow(/schema notes[0-9a-f]+ is not migrated .*run `palisade migrate`/);
+    } finally {
+      await empty.drop();
+    }
   });
 
   it('reports every configuration problem at once and starts nothing', async () => {

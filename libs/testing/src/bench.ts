@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureGoTool, NATS_SERVER_TOOL } from '@palisade/config';
 import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 
 export interface BenchServers {
   natsUrl: string;
-  /** A fresh database on the benchmark's own Postgres. */
+  /** A fresh database on the benchmark's own Postgres (its admin's URL; services get their own logins with serviceLogins from libs/runtime). */
   databaseUrl: string;
   dir: string;
 }
@@ -13,12 +14,16 @@ export interface BenchServers {
 /**
  * Runs a benchmark against its own nats-server (JetStream, file storage) and Postgres, both
  * stopped (by PID) and their data removed afterwards; exits non-zero when the benchmark throws.
+ * nats-server is the pinned build; `PALISADE_NATS_SERVER=/usr/sbin/nats-server` runs another one
+ * (the first line printed says which).
  */
 export function runBench(name: string, bench: (servers: BenchServers) => Promise<void>): void {
   const main = async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `palisade-bench-${name}-`));
     fs.chmodSync(dir, 0o711);
-    const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
+    const natsServer = ensureGoTool(NATS_SERVER_TOOL, { override: process.env.PALISADE_NATS_SERVER });
+    console.log(`${name} benchmark on ${natsServer.describe()}`);
+    const nats = await startNatsServer({ dataDir: path.join(dir, 'nats'), binary: natsServer.path });
     try {
       const pg = await startEmbeddedPostgres({
         dataDir: path.join(dir, 'pg', 'data'),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureCommand } from '@palisade/config';
+import { ensureGoTool, NATS_SERVER_TOOL } from '@palisade/config';
 import { NatsServerHandle, PostgresHandle, startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
 import { buildTestWebapp } from './docker';
 import { STATE_ENV, TestState } from './test-state';
@@ -11,23 +11,20 @@ export const servers: { nats?: NatsServerHandle; postgres?: PostgresHandle; temp
 
 /**
  * Once per jest run: a real nats-server (JetStream) and a real PostgreSQL in a fresh temp folder,
- * installing nats-server with apt-get when it is missing, and the test image's web application
- * (Go). Workers find them through env vars; each runtime test starts Docker engines of its own.
+ * and the test image's web application (Go). nats-server is the pinned build (`ensureGoTool`;
+ * Debian's package where Go is missing; PALISADE_NATS_SERVER names another binary). Workers find
+ * them through env vars; each runtime test starts Docker engines of its own.
  */
 export default async function globalSetup(): Promise<void> {
   const started = Date.now();
-  const binary = ensureCommand({
-    command: 'nats-server',
-    debianPackage: 'nats-server',
-    purpose: 'the NATS JetStream broker used by the tests',
-  });
+  const natsServer = ensureGoTool(NATS_SERVER_TOOL, { override: process.env.PALISADE_NATS_SERVER });
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-test-'));
   servers.tempDir = tempDir;
   // Postgres runs as the unprivileged postgres user when we are root: it must be able to enter.
   fs.chmodSync(tempDir, 0o711);
   // The runtime tests' web application is built once here, while the servers start.
   const [nats, postgres] = await Promise.all([
-    startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary }),
+    startNatsServer({ dataDir: path.join(tempDir, 'nats'), binary: natsServer.path }),
     startEmbeddedPostgres({
       dataDir: path.join(tempDir, 'pg', 'data'),
       password: `test-${path.basename(tempDir)}`,
@@ -40,6 +37,7 @@ export default async function globalSetup(): Promise<void> {
     tempDir,
     natsUrl: nats.url,
     natsPid: nats.pid,
+    natsServerBinary: natsServer.path,
     postgresUrl: postgres.url,
     postgresPid: postgres.pid,
   };
@@ -49,6 +47,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.NATS_URL = nats.url;
   process.env.PALISADE_TEST_DATABASE_ADMIN_URL = postgres.url;
   process.stderr.write(
-    `\ntest servers up in ${Date.now() - started} ms: nats ${nats.url}, postgres 127.0.0.1:${postgres.port}\n`,
+    `\ntest servers up in ${Date.now() - started} ms: nats ${nats.url}, postgres 127.0.0.1:${postgres.port}\n` +
+      `  ${natsServer.describe()}\n`,
   );
 }

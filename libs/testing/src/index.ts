@@ -5,6 +5,7 @@ export * from './child-process';
 export * from './bench';
 export * from './clickhouse';
 export * from './oidc-provider';
+export * from './go-tools';
 export * from './test-clock';
 export * from './decider';
 export * from './docker';

@@ -21,8 +21,16 @@ async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A fresh database of this test's own on the run's Postgres. */
-export async function testDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  /** The admin's (superuser's) URL: for the test's own inspection and for provisioning, never for a service. */
+  url: string;
+  /** Also the prefix of the roles made for it (`serviceLogins(url, name)`), which drop() removes. */
+  name: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database of this test's own on the run's Postgres; its roles (`<name>_…`) are dropped with it. */
+export async function testDatabase(): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(`create database "${name}"`));
   const url = readTestState().postgresUrl.replace(/\/postgres$/, `/${name}`);
@@ -30,14 +38,21 @@ export async function testDatabase(): Promise<{ url: string; name: string; drop(
     url,
     name,
     drop: () =>
-      admin((client) => client.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+      admin(async (client) => {
+        await client.query(`drop database if exists "${name}" with (force)`);
+        const { rows } = await client.query<{ role: string }>(
+          `select rolname as role from pg_roles where rolname like $1`,
+          [`${name}\\_%`],
+        );
+        for (const { role } of rows) await client.query(`drop role if exists "${role}"`);
+      }),
   };
 }
 
 /** A nats-server of this test's own (in its own temp folder), for tests that kill or restart the broker. */
 export async function privateNats(configText?: string): Promise<NatsServerHandle & { dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-nats-'));
-  const handle = await startNatsServer({ dataDir, configText });
+  const handle = await startNatsServer({ dataDir, configText, binary: readTestState().natsServerBinary });
   return {
     ...handle,
     get pid() {

@@ -5,6 +5,8 @@ export interface TestState {
   tempDir: string;
   natsUrl: string;
   natsPid: number;
+  /** The nats-server binary the run uses (privateNats starts the same one). */
+  natsServerBinary: string;
   postgresUrl: string;
   postgresPid: number;
 }

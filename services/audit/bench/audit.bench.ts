@@ -8,6 +8,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os, { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { systemClock } from '@palisade/domain';
 import { AUDIT, AUDIT_EVENTS, EventEnvelope } from '@palisade/contracts';
 import { startEmbeddedPostgres } from '@palisade/embedded';
 import { createDatabase, EventStore, runMigrations } from '@palisade/persistence';
@@ -66,6 +67,7 @@ async function main() {
       store: new EventStore(AUDIT, AUDIT_EVENTS),
       signingKey: async () => privateKey,
       checkpointEvery: 10_000,
+      clock: systemClock,
     };
     const envelopes = Array.from({ length: TOTAL }, (_, i) => envelope(i + 1));
     console.log(`audit benchmark: ${fmt(TOTAL)} entries, batches of ${BATCH}, ${os.cpus().length} cores\n`);

@@ -1,5 +1,6 @@
 import { MigrationSet } from '@palisade/persistence';
 import * as auditLog from './202611250500_audit_log';
+import * as auditLogGrants from './202612021800_audit_log_grants';
 
 /**
  * The audit service's migrations, in its own schema, after the persistence library's
@@ -7,6 +8,7 @@ import * as auditLog from './202611250500_audit_log';
  */
 export const auditMigrations: MigrationSet = {
   '202611250500_audit_log': auditLog,
+  '202612021800_audit_log_grants': auditLogGrants,
 };
 
 export { AUDIT_APPENDER_ROLE } from './202611250500_audit_log';

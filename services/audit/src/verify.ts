@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import readline from 'node:readline';
 import { once } from 'node:events';
 import { AUDIT, checkpointSignedData } from '@palisade/contracts';
+import { systemClock } from '@palisade/domain';
+import type { Clock } from '@palisade/domain';
 import { createDatabase } from '@palisade/persistence';
 import { keyRing, parsePublicKey, SignedCheckpoint, verifyExport, VerifyResult } from './domain';
 import { loadHead, readCheckpoints } from './log/audit-log.repository';
@@ -68,7 +70,11 @@ export async function verifyExportFile(file: string, sources: VerifySources): Pr
 }
 
 /** Writes a complete export of the database's audit log to `file`; returns the entry count. */
-export async function exportDatabaseToFile(databaseUrl: string, file: string): Promise<number> {
+export async function exportDatabaseToFile(
+  databaseUrl: string,
+  file: string,
+  clock: Clock = systemClock,
+): Promise<number> {
   const db = createDatabase({
     url: databaseUrl,
     schema: AUDIT.schema,
@@ -77,9 +83,13 @@ export async function exportDatabaseToFile(databaseUrl: string, file: string): P
   });
   const out = fs.createWriteStream(file, { mode: 0o600 });
   try {
-    const count = await exportComplete(db, async (line) => {
-      if (!out.write(`${line}\n`)) await once(out, 'drain');
-    });
+    const count = await exportComplete(
+      db,
+      async (line) => {
+        if (!out.write(`${line}\n`)) await once(out, 'drain');
+      },
+      clock.now(),
+    );
     await new Promise<void>((resolve, reject) =>
       out.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@palisade/observability';
-import { apiError } from '@palisade/runtime';
+import { AuthError } from '@palisade/auth';
 import { privateClickHouse, TestClickHouse, uniqueId, waitFor } from '@palisade/testing';
-import type { Request } from 'express';
 import { sql } from 'kysely';
-import type { AuditReadAuthorizer, AuditReader } from '../src';
+import type { AuditEdgeOverrides } from '../src';
 import { AuditExportService } from '../src/export/audit-export.service';
 import { AuditHarness, startAuditHarness } from './audit-harness';
 
@@ -35,12 +34,22 @@ describe('canary secrets never reach the audit log, the exports or the logs', ()
   let h: AuditHarness;
   const org = uniqueId('org');
 
-  const readers: AuditReadAuthorizer = {
-    async authorize(request: Request): Promise<AuditReader> {
-      if (request.headers.authorization !== `Bearer ${refreshToken}`)
-        throw apiError(401, 'unauthenticated', 'Sign in to read the audit log.');
-      return { orgId: org, actor: 'user:auditor' };
+  /** Stands in for identity and authorization: only the planted token reads, the organization's log. */
+  const readers: AuditEdgeOverrides = {
+    credentials: {
+      async verify(token) {
+        if (token !== refreshToken) throw new AuthError('token_missing', 'Sign in to read the audit log.');
+        return {
+          kind: 'api_token',
+          tokenId: 'auditor',
+          userId: 'auditor',
+          orgId: org,
+          scope: 'read',
+          expiresAt: 4e9,
+        };
+      },
     },
+    permissions: { check: () => ({ allowed: true, reason: 'role:owner' }) },
   };
 
   beforeAll(async () => {
@@ -71,7 +80,7 @@ describe('canary secrets never reach the audit log, the exports or the logs', ()
         AUDIT_CLICKHOUSE_PASSWORD: clickhousePassword,
         AUDIT_EXPORT_FLUSH_MS: '50',
       },
-      { readAuthorizer: readers, logger: createLogger({ level: 'trace', destination }) },
+      { edge: readers, logger: createLogger({ level: 'trace', destination }) },
     );
   }, 120_000);
   afterAll(async () => {

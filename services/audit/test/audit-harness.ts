@@ -3,9 +3,9 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { AUDIT, IDENTITY, PLACEMENT } from '@palisade/contracts';
 import { createDatabase, ServiceDatabase } from '@palisade/persistence';
-import { defineService, RunningPalisade, startPalisade } from '@palisade/runtime';
+import { defineService, RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, waitFor } from '@palisade/testing';
-import { AuditModule, auditConfigSchema, AuditReadAuthorizer, auditService } from '../src';
+import { AuditEdgeOverrides, AuditModule, auditConfigSchema, auditService } from '../src';
 import { AuditLogService } from '../src/log/audit-log.service';
 import { loadSigningKey } from '../src/log/signing-key';
 import { keyRing, verifyLog } from '../src/domain';
@@ -15,21 +15,29 @@ import { probeService } from './probe.fixture';
 /** What the audit integration tests share: a private NATS, a fresh database, producers and the audit service. */
 export async function startAuditHarness(
   env: Record<string, string> = {},
-  options: { audit?: boolean; readAuthorizer?: AuditReadAuthorizer; logger?: Logger } = {},
+  options: { audit?: boolean; edge?: AuditEdgeOverrides; logger?: Logger } = {},
 ) {
   const nats = await privateNats();
   const database = await testDatabase();
   const identity = probeService(IDENTITY);
   const placement = probeService(PLACEMENT);
-  const audit = options.readAuthorizer
+  const audit = options.edge
     ? defineService({
         context: AUDIT,
         configSchema: auditConfigSchema,
-        module: (config) => AuditModule.register(config, { readAuthorizer: options.readAuthorizer }),
+        migrations: auditService.migrations,
+        schemaRoles: auditService.schemaRoles,
+        module: (config) => AuditModule.register(config, options.edge),
       })
     : auditService;
+  const services = [identity.service, placement.service, ...(options.audit === false ? [] : [audit])];
+  // Audit's schema is migrated (and its login made) even when the test starts audit itself later.
   const baseEnv = {
-    DATABASE_URL: database.url,
+    ...(await serviceLogins(database.url, database.name).serviceEnv([
+      identity.service,
+      placement.service,
+      audit,
+    ])),
     NATS_URL: nats.url,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
@@ -38,7 +46,7 @@ export async function startAuditHarness(
     ...env,
   };
   const running: RunningPalisade = await startPalisade({
-    services: [identity.service, placement.service, ...(options.audit === false ? [] : [audit])],
+    services,
     env: baseEnv,
     logger: options.logger,
   });

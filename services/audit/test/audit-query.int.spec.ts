@@ -1,22 +1,39 @@
 import { createPublicKey } from 'node:crypto';
+import { AuthError } from '@palisade/auth';
+import type { AuthzCheck, AuthzDecision } from '@palisade/contracts';
+import type { Principal } from '@palisade/auth';
 import { apiError } from '@palisade/runtime';
 import { uniqueId } from '@palisade/testing';
 import fc from 'fast-check';
-import type { Request } from 'express';
 import { keyRing, verifyExport } from '../src/domain';
-import type { AuditReadAuthorizer, AuditReader } from '../src';
+import type { AuditEdgeOverrides } from '../src';
 import { AuditHarness, startAuditHarness } from './audit-harness';
 
-/** Stands in for the authorization service's audit.read check: bearer tokens mapped to readers. */
-class TokenReaders implements AuditReadAuthorizer {
-  readonly tokens = new Map<string, AuditReader | 'no-permission'>();
-  async authorize(request: Request): Promise<AuditReader> {
-    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const reader = token ? this.tokens.get(token) : undefined;
-    if (!reader) throw apiError(401, 'unauthenticated', 'Sign in to read the audit log.');
-    if (reader === 'no-permission') throw apiError(403, 'forbidden', 'You lack audit.read.');
-    return reader;
-  }
+interface Reader {
+  orgId: string;
+  actor: string;
+}
+
+/**
+ * Stands in for identity and the authorization service's audit.read check: bearer tokens mapped
+ * to readers (API tokens of their organization), or to a caller without audit.read.
+ */
+class TokenReaders implements Required<AuditEdgeOverrides> {
+  readonly tokens = new Map<string, Reader | 'no-permission'>();
+  readonly credentials = {
+    verify: async (token: string | undefined): Promise<Principal> => {
+      const reader = token ? this.tokens.get(token) : undefined;
+      if (!reader) throw new AuthError('token_missing', 'Sign in to read the audit log.');
+      const orgId = reader === 'no-permission' ? 'no-permission' : reader.orgId;
+      return { kind: 'api_token', tokenId: token!, userId: token!, orgId, scope: 'read', expiresAt: 4e9 };
+    },
+  };
+  readonly permissions = {
+    check: (check: AuthzCheck): AuthzDecision => {
+      if (check.resource.orgId === 'no-permission') throw apiError(403, 'forbidden', 'You lack audit.read.');
+      return { allowed: true, reason: 'role:owner' };
+    },
+  };
 }
 
 interface Page {
@@ -43,7 +60,7 @@ describe('audit query API: filters, cursor pagination, organization scope, NDJSO
     readers.tokens.set('token-a', { orgId: orgA, actor: 'user:alice' });
     readers.tokens.set('token-b', { orgId: orgB, actor: 'user:bob' });
     readers.tokens.set('token-none', 'no-permission');
-    h = await startAuditHarness({ AUDIT_CHECKPOINT_EVERY: '25' }, { readAuthorizer: readers });
+    h = await startAuditHarness({ AUDIT_CHECKPOINT_EVERY: '25' }, { edge: readers });
     // Each round checkpointed before the next: at least three checkpoints.
     idsA = [
       ...(await h.emitCheckpointed('identity', orgA, 30)),

@@ -13,7 +13,8 @@ const DASHBOARD = path.resolve(
   '..',
   'infra',
   'grafana',
-  'palisade-audit.dashboard.json',
+  'dashboards',
+  'palisade-audit.json',
 );
 
 describe('ClickHouse export (Debian clickhouse-server 18.16, started for this test)', () => {

@@ -78,6 +78,7 @@ export function probeService(context: ContextConstants) {
     service: defineService({
       context,
       configSchema: serviceConfigSchema(context.context, {}),
+      migrations: {},
       module: (config) => ProbeModule.register(config),
     }),
   };

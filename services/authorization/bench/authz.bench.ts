@@ -14,7 +14,7 @@ import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzCheck, OrgRole } from '@palisade/contracts';
 import { rpcSubject } from '@palisade/messaging';
-import { ServiceRuntime, startPalisade } from '@palisade/runtime';
+import { ServiceRuntime, serviceLogins, startPalisade } from '@palisade/runtime';
 import { percentile, runBench } from '@palisade/testing';
 import { connect } from 'nats';
 import { authorizationService } from '../src';
@@ -38,13 +38,13 @@ const userOf = (org: number, m: number) => `u-${org}-${m}`;
 function organizationEvents(i: number): AuthorizationEvent[] {
   const orgId = orgIdOf(i);
   const now = Date.parse('2026-11-25T00:00:00Z');
-  const commands: OrgCommand[] = [{ kind: 'createOrg', orgId, name: `Org ${i}`, by: userOf(i, 0) }];
+  const commands: OrgCommand[] = [{ type: 'createOrg', orgId, name: `Org ${i}`, by: userOf(i, 0) }];
   for (let m = 1; m < MEMBERS; m++) {
     const role: OrgRole = m < 3 ? 'admin' : m < 17 ? 'member' : 'reviewer';
-    commands.push({ kind: 'addMember', userId: userOf(i, m), role, by: userOf(i, 0), now });
+    commands.push({ type: 'addMember', userId: userOf(i, m), role, by: userOf(i, 0), now });
     if (role === 'member')
       commands.push({
-        kind: 'addGrant',
+        type: 'addGrant',
         userId: userOf(i, m),
         workspaceId: `ws-${m % 4}`,
         grant: m % 2 ? 'developer' : 'maintainer',
@@ -180,7 +180,7 @@ async function removalToDeny(natsUrl: string, commands: OrganizationCommands) {
     if (!(await client.check(c)).allowed) throw new Error(`${userId} should be a member of ${orgId}`);
     await commands.execute(
       orgId,
-      { kind: 'removeMember', userId, by: userOf(org, 0) },
+      { type: 'removeMember', userId, by: userOf(org, 0) },
       `user:${userOf(org, 0)}`,
     );
     const committed = performance.now();
@@ -199,14 +199,19 @@ async function removalToDeny(natsUrl: string, commands: OrganizationCommands) {
 }
 
 runBench('authz', async ({ natsUrl, databaseUrl }) => {
-  const env = { NATS_URL: natsUrl, HTTP_PORT: '0', LOG_LEVEL: 'warn' };
+  const env = {
+    ...(await serviceLogins(databaseUrl, 'bench').serviceEnv([authorizationService])),
+    NATS_URL: natsUrl,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+  };
   console.log(
     `authorization benchmark: ${ORGS} organizations × ${MEMBERS} members, ${os.cpus().length} cores`,
   );
   // Load through the event store: one append per organization (its whole history, decided).
   let running = await startPalisade({
     services: [authorizationService],
-    env: { ...env, DATABASE_URL: databaseUrl },
+    env,
   });
   const runtime = running.app.get(ServiceRuntime, { strict: false });
   let started = performance.now();
@@ -235,7 +240,7 @@ runBench('authz', async ({ natsUrl, databaseUrl }) => {
   started = performance.now();
   running = await startPalisade({
     services: [authorizationService],
-    env: { ...env, DATABASE_URL: databaseUrl },
+    env,
   });
   console.log(
     `restart with the view rebuilt from ${total} events: ${((performance.now() - started) / 1000).toFixed(1)} s`,

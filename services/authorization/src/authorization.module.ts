@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { serviceAccessTokenProviders } from '@palisade/auth';
+import { PERMISSION_CHECKER, serviceAccessTokenProviders } from '@palisade/auth';
+import type { PermissionChecker } from '@palisade/auth';
 import { AUTHORIZATION, AUTHORIZATION_EVENTS } from '@palisade/contracts';
-import { SERVICE_CONFIG, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { authorizationMigrations } from '../migrations';
 import { AuthorizationConfig } from './authorization.config';
 import { ElevationSweeper } from './commands/elevation.sweeper';
@@ -23,12 +25,20 @@ export class AuthorizationModule {
       ],
       controllers: [AuthzRpcHandlers, AuthorizationController],
       providers: [
-        { provide: SERVICE_CONFIG, useValue: config },
         AuthzViewProjection,
         OrganizationCommands,
         ElevationSweeper,
-        // Who calls (JWKS and revocations from identity over NATS); what they may do is ours.
-        ...serviceAccessTokenProviders(config),
+        // Who calls (JWKS and revocations from identity over NATS); what they may do is ours,
+        // decided from our own view.
+        ...serviceAccessTokenProviders(config, {
+          permissions: {
+            provide: PERMISSION_CHECKER,
+            inject: [AuthzViewProjection, CLOCK],
+            useFactory: (projection: AuthzViewProjection, clock: Clock): PermissionChecker => ({
+              check: (check) => projection.checkCommitted(check, clock.now()),
+            }),
+          },
+        }),
       ],
       exports: [AuthzViewProjection, OrganizationCommands],
     };

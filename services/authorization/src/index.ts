@@ -2,6 +2,7 @@ import { AUTHORIZATION } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { authorizationConfigSchema } from './authorization.config';
 import { AuthorizationModule } from './authorization.module';
+import { authorizationMigrations } from '../migrations';
 
 export * from './authorization.config';
 export * from './authorization.module';
@@ -10,5 +11,6 @@ export * from './authorization.module';
 export const authorizationService = defineService({
   context: AUTHORIZATION,
   configSchema: authorizationConfigSchema,
+  migrations: authorizationMigrations,
   module: (config) => AuthorizationModule.register(config),
 });

@@ -4,7 +4,7 @@ import { AuthzClient } from '@palisade/auth';
 import { AUTHORIZATION, AUTHZ_RPC, DEVLINK } from '@palisade/contracts';
 import type { AuthzCheck } from '@palisade/contracts';
 import { inboxPrefix, natsAuthorizationConfig, rpcSubject, servicePermissions } from '@palisade/messaging';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
 import { connect, NatsConnection } from 'nats';
 import { authorizationService } from '../src';
@@ -23,9 +23,10 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
   let caller: NatsConnection;
   let client: AuthzClient;
   let commands: OrganizationCommands;
+  let databaseEnv: Record<string, string>;
 
   const env = () => ({
-    DATABASE_URL: database.url,
+    ...databaseEnv,
     NATS_URL: nats.url,
     NATS_USER: 'authorization',
     NATS_PASSWORD: PASSWORDS.authorization,
@@ -46,6 +47,7 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
       ]),
     );
     database = await testDatabase();
+    databaseEnv = await serviceLogins(database.url, database.name).serviceEnv([authorizationService]);
     running = await startPalisade({ services: [authorizationService], env: env() });
     commands = running.app.get(OrganizationCommands, { strict: false });
     caller = await connect({
@@ -75,15 +77,15 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
 
   async function orgWithDeveloper() {
     const orgId = uniqueId('org');
-    await commands.execute(orgId, { kind: 'createOrg', orgId, name: 'Acme', by: 'olga' }, 'user:olga');
+    await commands.execute(orgId, { type: 'createOrg', orgId, name: 'Acme', by: 'olga' }, 'user:olga');
     await commands.execute(
       orgId,
-      { kind: 'addMember', userId: 'dev', role: 'member', by: 'olga' },
+      { type: 'addMember', userId: 'dev', role: 'member', by: 'olga' },
       'user:olga',
     );
     await commands.execute(
       orgId,
-      { kind: 'addGrant', userId: 'dev', workspaceId: 'ws-1', grant: 'developer', by: 'olga' },
+      { type: 'addGrant', userId: 'dev', workspaceId: 'ws-1', grant: 'developer', by: 'olga' },
       'user:olga',
     );
     return orgId;
@@ -128,7 +130,7 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
       description: 'grant visible',
     });
     expect(client.cached).toBeGreaterThan(0);
-    await commands.execute(orgId, { kind: 'removeMember', userId: 'dev', by: 'olga' }, 'user:olga');
+    await commands.execute(orgId, { type: 'removeMember', userId: 'dev', by: 'olga' }, 'user:olga');
     await waitFor(async () => !(await client.check(shell('dev', orgId))).allowed, {
       description: 'removal reaches the client',
       timeoutMs: 5_000,
@@ -191,7 +193,7 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
     await commands.execute(
       orgId,
       {
-        kind: 'setPolicyPack',
+        type: 'setPolicyPack',
         pack: 'hipaa',
         extensions: { images: ['registry.acme.dev/tools:1'], networks: [], tools: ['jq'] },
         by: 'olga',
@@ -221,15 +223,15 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
     const orgId = await orgWithDeveloper();
     await commands.execute(
       orgId,
-      { kind: 'addMember', userId: 'ada', role: 'admin', by: 'olga' },
+      { type: 'addMember', userId: 'ada', role: 'admin', by: 'olga' },
       'user:olga',
     );
-    await commands.execute(orgId, { kind: 'setRootPolicy', mode: 'break_glass', by: 'olga' }, 'user:olga');
+    await commands.execute(orgId, { type: 'setRootPolicy', mode: 'break_glass', by: 'olga' }, 'user:olga');
     const elevationId = randomUUID();
     await commands.execute(
       orgId,
       {
-        kind: 'requestElevation',
+        type: 'requestElevation',
         elevationId,
         workspaceId: 'ws-1',
         reason: 'the database is wedged',
@@ -239,9 +241,9 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
       'user:dev',
     );
     await expect(
-      commands.execute(orgId, { kind: 'approveElevation', elevationId, by: 'dev' }, 'user:dev'),
+      commands.execute(orgId, { type: 'approveElevation', elevationId, by: 'dev' }, 'user:dev'),
     ).rejects.toMatchObject({ code: 'own_request', status: 403 });
-    await commands.execute(orgId, { kind: 'approveElevation', elevationId, by: 'ada' }, 'user:ada');
+    await commands.execute(orgId, { type: 'approveElevation', elevationId, by: 'ada' }, 'user:ada');
     const root: AuthzCheck = {
       subject: user('dev'),
       action: 'workspace.root_shell',
@@ -271,6 +273,9 @@ describe('authorization over NATS, with real NATS (least-privilege users) and Po
     commands = running.app.get(OrganizationCommands, { strict: false });
     const reloaded = running.app.get(AuthzViewProjection, { strict: false });
     expect(reloaded.view.sequence).toBeGreaterThanOrEqual(before);
-    expect(reloaded.view.check(shell('dev', orgId))).toEqual({ allowed: true, reason: 'grant:developer' });
+    expect(reloaded.view.check(shell('dev', orgId), Date.now())).toEqual({
+      allowed: true,
+      reason: 'grant:developer',
+    });
   });
 });

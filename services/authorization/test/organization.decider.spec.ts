@@ -1,7 +1,8 @@
 import type { AuthorizationEvent, AuthzCheck } from '@palisade/contracts';
-import { fold } from '@palisade/persistence';
+import { fold } from '@palisade/domain';
+import { deciderSpec } from '@palisade/testing';
 import { check } from '../src/domain/check';
-import { AuthzRuleError, OrgCommand, organizationDecider } from '../src/domain/organization.decider';
+import { OrgCommand, organizationDecider } from '../src/domain/organization.decider';
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 const ORG = 'acme';
@@ -50,16 +51,10 @@ const approved: AuthorizationEvent = {
   },
 };
 
-/** Given these events, when this command: the events it decides (or the rule error it throws). */
-function when(given: AuthorizationEvent[], command: OrgCommand): AuthorizationEvent[] | string {
-  const state = fold(organizationDecider, given);
-  try {
-    return organizationDecider.decide(state, command);
-  } catch (error) {
-    if (error instanceof AuthzRuleError) return error.code;
-    throw error;
-  }
-}
+const organization = deciderSpec(organizationDecider);
+/** Given these events, when this command: the events it decides (or the code of the rule error it throws). */
+const when = (given: AuthorizationEvent[], command: OrgCommand) =>
+  organization.given(given).when(command).decided;
 
 function decide(given: AuthorizationEvent[], request: AuthzCheck, now = T0) {
   return check(fold(organizationDecider, given) ?? undefined, request, now);
@@ -69,32 +64,32 @@ const user = (userId: string) => ({ kind: 'user' as const, userId });
 
 describe('organization decider', () => {
   it('creates an organization once, with its creator as owner', () => {
-    expect(when([], { kind: 'createOrg', orgId: ORG, name: 'Acme', by: 'olga' })).toEqual([created]);
-    expect(when([created], { kind: 'createOrg', orgId: ORG, name: 'Acme', by: 'olga' })).toBe('org_exists');
-    expect(when([], { kind: 'removeMember', userId: 'x', by: 'olga', now: T0 })).toBe('org_not_found');
+    expect(when([], { type: 'createOrg', orgId: ORG, name: 'Acme', by: 'olga' })).toEqual([created]);
+    expect(when([created], { type: 'createOrg', orgId: ORG, name: 'Acme', by: 'olga' })).toBe('org_exists');
+    expect(when([], { type: 'removeMember', userId: 'x', by: 'olga', now: T0 })).toBe('org_not_found');
   });
 
   it('never removes or demotes the last owner', () => {
-    expect(when([created], { kind: 'removeMember', userId: 'olga', by: 'olga', now: T0 })).toBe('last_owner');
-    expect(when([created], { kind: 'changeRole', userId: 'olga', role: 'admin', by: 'olga', now: T0 })).toBe(
+    expect(when([created], { type: 'removeMember', userId: 'olga', by: 'olga', now: T0 })).toBe('last_owner');
+    expect(when([created], { type: 'changeRole', userId: 'olga', role: 'admin', by: 'olga', now: T0 })).toBe(
       'last_owner',
     );
     // With a second owner, one may leave.
     expect(
-      when([created, added('otto', 'owner')], { kind: 'removeMember', userId: 'olga', by: 'olga', now: T0 }),
+      when([created, added('otto', 'owner')], { type: 'removeMember', userId: 'olga', by: 'olga', now: T0 }),
     ).toEqual([{ type: 'member.removed', data: { orgId: ORG, userId: 'olga', removedBy: 'olga' } }]);
   });
 
   it('lets only an owner make, unmake or remove an owner', () => {
     const given = [created, added('ada', 'admin'), added('otto', 'owner')];
-    expect(when(given, { kind: 'changeRole', userId: 'ada', role: 'owner', by: 'ada', now: T0 })).toBe(
+    expect(when(given, { type: 'changeRole', userId: 'ada', role: 'owner', by: 'ada', now: T0 })).toBe(
       'owner_required',
     );
-    expect(when(given, { kind: 'removeMember', userId: 'otto', by: 'ada', now: T0 })).toBe('owner_required');
-    expect(when(given, { kind: 'addMember', userId: 'x', role: 'owner', by: 'ada', now: T0 })).toBe(
+    expect(when(given, { type: 'removeMember', userId: 'otto', by: 'ada', now: T0 })).toBe('owner_required');
+    expect(when(given, { type: 'addMember', userId: 'x', role: 'owner', by: 'ada', now: T0 })).toBe(
       'owner_required',
     );
-    expect(when(given, { kind: 'addMember', userId: 'x', role: 'member', by: 'ada', now: T0 })).toEqual([
+    expect(when(given, { type: 'addMember', userId: 'x', role: 'member', by: 'ada', now: T0 })).toEqual([
       { type: 'member.added', data: { orgId: ORG, userId: 'x', role: 'member', addedBy: 'ada' } },
     ]);
   });
@@ -102,7 +97,7 @@ describe('organization decider', () => {
   it('refuses member management to members and reviewers', () => {
     const given = [created, added('mia', 'member'), added('rex', 'reviewer')];
     for (const by of ['mia', 'rex', 'stranger'])
-      expect(when(given, { kind: 'addMember', userId: 'x', role: 'member', by, now: T0 })).toMatch(
+      expect(when(given, { type: 'addMember', userId: 'x', role: 'member', by, now: T0 })).toMatch(
         /insufficient_role|not_a_member/,
       );
   });
@@ -110,7 +105,7 @@ describe('organization decider', () => {
   it('accepts an invitation once, before it expires', () => {
     const invitationId = '01937a00-0000-7000-8000-0000000000aa';
     const invited = when([created], {
-      kind: 'invite',
+      type: 'invite',
       invitationId,
       role: 'member',
       expiresInMinutes: 60,
@@ -130,7 +125,7 @@ describe('organization decider', () => {
       },
     ]);
     const given = [created, ...(invited as AuthorizationEvent[])];
-    const accepted = when(given, { kind: 'acceptInvitation', invitationId, by: 'nina', now: T0 + 1000 });
+    const accepted = when(given, { type: 'acceptInvitation', invitationId, by: 'nina', now: T0 + 1000 });
     expect(accepted).toEqual([
       {
         type: 'member.added',
@@ -138,17 +133,17 @@ describe('organization decider', () => {
       },
     ]);
     const after = [...given, ...(accepted as AuthorizationEvent[])];
-    expect(when(after, { kind: 'acceptInvitation', invitationId, by: 'nick', now: T0 + 2000 })).toBe(
+    expect(when(after, { type: 'acceptInvitation', invitationId, by: 'nick', now: T0 + 2000 })).toBe(
       'invitation_used',
     );
-    expect(when(given, { kind: 'acceptInvitation', invitationId, by: 'nina', now: T0 + 3_600_000 })).toBe(
+    expect(when(given, { type: 'acceptInvitation', invitationId, by: 'nina', now: T0 + 3_600_000 })).toBe(
       'invitation_expired',
     );
   });
 
   it('ends the grants of a member who becomes reviewer, and gives reviewers none', () => {
     const given = [created, added('dev', 'member'), granted('dev', 'ws-1', 'developer')];
-    expect(when(given, { kind: 'changeRole', userId: 'dev', role: 'reviewer', by: 'olga', now: T0 })).toEqual(
+    expect(when(given, { type: 'changeRole', userId: 'dev', role: 'reviewer', by: 'olga', now: T0 })).toEqual(
       [
         {
           type: 'role.changed',
@@ -162,7 +157,7 @@ describe('organization decider', () => {
     );
     expect(
       when([created, added('rex', 'reviewer')], {
-        kind: 'addGrant',
+        type: 'addGrant',
         userId: 'rex',
         workspaceId: 'ws-1',
         grant: 'developer',
@@ -180,7 +175,7 @@ describe('organization decider', () => {
       granted('dev', 'ws-1', 'developer'),
     ];
     const request: OrgCommand = {
-      kind: 'requestElevation',
+      type: 'requestElevation',
       elevationId: E1,
       workspaceId: 'ws-1',
       reason: 'the database is wedged',
@@ -200,17 +195,17 @@ describe('organization decider', () => {
     it('lets an admin other than the requester approve, with an expiry; never the requester', () => {
       const given = [...base, added('dev2', 'admin'), rootPolicy('break_glass')];
       const own = { ...requested, data: { ...requested.data, requester: 'ada' } } as AuthorizationEvent;
-      expect(when([...given, own], { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 })).toBe(
+      expect(when([...given, own], { type: 'approveElevation', elevationId: E1, by: 'ada', now: T0 })).toBe(
         'own_request',
       );
-      expect(when([...given, own], { kind: 'denyElevation', elevationId: E1, by: 'ada', now: T0 })).toBe(
+      expect(when([...given, own], { type: 'denyElevation', elevationId: E1, by: 'ada', now: T0 })).toBe(
         'own_request',
       );
       expect(
-        when([...given, requested], { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 }),
+        when([...given, requested], { type: 'approveElevation', elevationId: E1, by: 'ada', now: T0 }),
       ).toEqual([approved]);
       expect(
-        when([...given, requested], { kind: 'approveElevation', elevationId: E1, by: 'dev', now: T0 }),
+        when([...given, requested], { type: 'approveElevation', elevationId: E1, by: 'dev', now: T0 }),
       ).toBe('own_request');
     });
 
@@ -226,16 +221,16 @@ describe('organization decider', () => {
       };
       expect(
         when([...pending, demoted, ungranted], {
-          kind: 'approveElevation',
+          type: 'approveElevation',
           elevationId: E1,
           by: 'ada',
           now: T0,
         }),
       ).toBe('requester_without_access');
-      const approval = when(pending, { kind: 'approveElevation', elevationId: E1, by: 'ada', now: T0 });
+      const approval = when(pending, { type: 'approveElevation', elevationId: E1, by: 'ada', now: T0 });
       const active = [...pending, ...(approval as AuthorizationEvent[])];
       const demotion = when(active, {
-        kind: 'changeRole',
+        type: 'changeRole',
         userId: 'dev',
         role: 'reviewer',
         by: 'olga',
@@ -262,10 +257,10 @@ describe('organization decider', () => {
       expect(root('ws-1', T0 + 60_000)).toEqual({ allowed: true, reason: 'elevation' });
       expect(root('ws-2', T0 + 60_000)).toEqual({ allowed: false, reason: 'insufficient_role' });
       expect(root('ws-1', T0 + 30 * 60_000)).toEqual({ allowed: false, reason: 'no_active_elevation' });
-      expect(when(given, { kind: 'expireElevation', elevationId: E1, now: T0 + 60_000 })).toBe(
+      expect(when(given, { type: 'expireElevation', elevationId: E1, now: T0 + 60_000 })).toBe(
         'elevation_not_expired',
       );
-      expect(when(given, { kind: 'expireElevation', elevationId: E1, now: T0 + 31 * 60_000 })).toEqual([
+      expect(when(given, { type: 'expireElevation', elevationId: E1, now: T0 + 31 * 60_000 })).toEqual([
         {
           type: 'elevation.expired',
           data: { orgId: ORG, elevationId: E1, expiredAt: '2026-11-25T10:30:00.000Z' },
@@ -298,7 +293,7 @@ describe('organization decider', () => {
         ),
       ).toEqual({ allowed: false, reason: 'dev_session_has_no_rights' });
       // Removing the member closes its elevation out and ends root at once.
-      const removal = when(given, { kind: 'removeMember', userId: 'dev', by: 'ada', now: T0 + 120_000 });
+      const removal = when(given, { type: 'removeMember', userId: 'dev', by: 'ada', now: T0 + 120_000 });
       expect((removal as AuthorizationEvent[]).map((e) => e.type)).toEqual([
         'elevation.closed',
         'member.removed',

@@ -3,7 +3,8 @@ import { AUTHORIZATION_EVENTS, AUTHZ_ACTIONS, ORG_ROLES, WORKSPACE_GRANTS } from
 import type { AuthorizationEvent, AuthzAction, AuthzCheck } from '@palisade/contracts';
 import { check, holdsWorkspaceAccess } from '../src/domain/check';
 import { applyOrgEvent, OrgState, ownerCount } from '../src/domain/org.state';
-import { AuthzRuleError, OrgCommand, organizationDecider } from '../src/domain/organization.decider';
+import { RuleError } from '@palisade/domain';
+import { OrgCommand, organizationDecider } from '../src/domain/organization.decider';
 import { POLICY_TABLE } from '../src/domain/policy-table';
 import { AuthzView } from '../src/projections/authz-view';
 
@@ -25,23 +26,23 @@ const elevationArb = fc.constantFrom(...ELEVATIONS);
 
 /** A command without its clock; `now` is filled in by the run. */
 type Step = { command: GeneratedCommand; advanceMs: number };
-type GeneratedCommand = { kind: OrgCommand['kind']; by?: number | string } & Record<string, unknown>;
+type GeneratedCommand = { type: OrgCommand['type']; by?: number | string } & Record<string, unknown>;
 
 const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
-      kind: fc.constant('addMember'),
+      type: fc.constant('addMember'),
       userId: userArb,
       role: fc.constantFrom(...ORG_ROLES),
       by: byArb,
     }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeMember'), userId: userArb, by: byArb }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('removeMember'), userId: userArb, by: byArb }) },
   {
     weight: 2,
     arbitrary: fc.record({
-      kind: fc.constant('changeRole'),
+      type: fc.constant('changeRole'),
       userId: userArb,
       role: fc.constantFrom(...ORG_ROLES),
       by: byArb,
@@ -50,7 +51,7 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({
-      kind: fc.constant('addGrant'),
+      type: fc.constant('addGrant'),
       userId: userArb,
       workspaceId: wsArb,
       grant: fc.constantFrom(...WORKSPACE_GRANTS),
@@ -60,7 +61,7 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({
-      kind: fc.constant('removeGrant'),
+      type: fc.constant('removeGrant'),
       userId: userArb,
       workspaceId: wsArb,
       by: byArb,
@@ -69,7 +70,7 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({
-      kind: fc.constant('setRootPolicy'),
+      type: fc.constant('setRootPolicy'),
       mode: fc.constantFrom('break_glass', 'workspace_elevation', 'break_glass', 'disabled'),
       by: byArb,
     }),
@@ -77,7 +78,7 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
-      kind: fc.constant('requestElevation'),
+      type: fc.constant('requestElevation'),
       elevationId: elevationArb,
       workspaceId: wsArb,
       reason: fc.constant('needs root to debug'),
@@ -87,21 +88,21 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   },
   {
     weight: 4,
-    arbitrary: fc.record({ kind: fc.constant('approveElevation'), elevationId: elevationArb, by: byArb }),
+    arbitrary: fc.record({ type: fc.constant('approveElevation'), elevationId: elevationArb, by: byArb }),
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('denyElevation'), elevationId: elevationArb, by: byArb }),
+    arbitrary: fc.record({ type: fc.constant('denyElevation'), elevationId: elevationArb, by: byArb }),
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('endElevation'), elevationId: elevationArb, by: byArb }),
+    arbitrary: fc.record({ type: fc.constant('endElevation'), elevationId: elevationArb, by: byArb }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('expireElevation'), elevationId: elevationArb }) },
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('expireElevation'), elevationId: elevationArb }) },
   {
     weight: 1,
     arbitrary: fc.record({
-      kind: fc.constant('invite'),
+      type: fc.constant('invite'),
       invitationId: fc.constantFrom(...INVITATIONS),
       role: fc.constantFrom(...ORG_ROLES),
       expiresInMinutes: fc.integer({ min: 5, max: 120 }),
@@ -111,7 +112,7 @@ const commandArb: fc.Arbitrary<GeneratedCommand> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({
-      kind: fc.constant('acceptInvitation'),
+      type: fc.constant('acceptInvitation'),
       invitationId: fc.constantFrom(...INVITATIONS),
       by: userArb,
     }),
@@ -156,7 +157,7 @@ function run(steps: Step[]): Run {
     try {
       events = organizationDecider.decide(org, command);
     } catch (error) {
-      if (error instanceof AuthzRuleError) continue;
+      if (error instanceof RuleError) continue;
       throw error;
     }
     const before = org;

@@ -2,6 +2,7 @@ import { DEVLINK } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { devlinkConfigSchema } from './devlink.config';
 import { DevlinkModule } from './devlink.module';
+import { devlinkMigrations } from '../migrations';
 
 export * from './devlink.config';
 export * from './devlink.module';
@@ -10,5 +11,6 @@ export * from './devlink.module';
 export const devlinkService = defineService({
   context: DEVLINK,
   configSchema: devlinkConfigSchema,
+  migrations: devlinkMigrations,
   module: (config) => DevlinkModule.register(config),
 });

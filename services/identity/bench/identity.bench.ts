@@ -21,8 +21,9 @@ import {
   RevocationList,
 } from '@palisade/auth';
 import { DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@palisade/contracts';
+import { ensureGoTool, NATS_SERVER_TOOL } from '@palisade/config';
 import { startEmbeddedPostgres, startNatsServer } from '@palisade/embedded';
-import { startPalisade } from '@palisade/runtime';
+import { serviceLogins, startPalisade } from '@palisade/runtime';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { connect, DeliverPolicy } from 'nats';
 import { identityService } from '../src';
@@ -111,18 +112,19 @@ async function verificationRates() {
   return { baseline, coldRate, warmRate };
 }
 
-async function revocationLatency(databaseUrl: string, natsUrl: string) {
+async function revocationLatency(databaseUrl: string, natsUrl: string, dir: string) {
   const bootstrapFile = path.join(os.tmpdir(), `palisade-bench-${process.pid}.json`);
+  const guarded = guardedService();
   const env = {
-    DATABASE_URL: databaseUrl,
+    ...(await serviceLogins(databaseUrl, 'bench').serviceEnv([identityService, guarded.service])),
     NATS_URL: natsUrl,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     IDENTITY_BOOTSTRAP_FILE: bootstrapFile,
+    IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
     IDENTITY_AUTH_RATE_LIMIT_PER_MINUTE: '100000',
   };
   const identity = await startPalisade({ services: [identityService], env });
-  const guarded = guardedService();
   const other = await startPalisade({ services: [guarded.service], env });
   const sessions = identity.app.get(SessionService, { strict: false });
   const otherVerifier = other.app.get<AccessTokenVerifier>(ACCESS_TOKEN_VERIFIER, { strict: false });
@@ -201,13 +203,15 @@ async function main() {
   const rates = await verificationRates();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-bench-identity-'));
   fs.chmodSync(dir, 0o711);
-  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats') });
+  const natsServer = ensureGoTool(NATS_SERVER_TOOL, { override: process.env.PALISADE_NATS_SERVER });
+  console.log(`on ${natsServer.describe()}`);
+  const nats = await startNatsServer({ dataDir: path.join(dir, 'nats'), binary: natsServer.path });
   const pg = await startEmbeddedPostgres({
     dataDir: path.join(dir, 'pg', 'data'),
     password: 'bench-password-not-secret',
   });
   try {
-    const { p99 } = await revocationLatency(pg.url, nats.url);
+    const { p99 } = await revocationLatency(await pg.createDatabase('bench'), nats.url, dir);
     console.log(
       `\ntargets: >= 20,000 verifications/s (guard warm ${Math.round(rates.warmRate)}, cold ${Math.round(rates.coldRate)}); ` +
         `revocation p99 < 100 ms (${ms(p99)})`,

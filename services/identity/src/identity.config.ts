@@ -50,5 +50,26 @@ export const identityConfigSchema = serviceConfigSchema('identity', {
   IDENTITY_LOCKOUT_THRESHOLD: count(1, 1000, 5),
   /** How long the first lockout lasts; each further failure doubles it (at most a day). */
   IDENTITY_LOCKOUT_SECONDS: seconds(1, 86_400, 60),
+  /**
+   * File (mode 0600) holding the key that encrypts the signing keys' private halves in the
+   * database: 64 hex characters. Required in production (keep it outside the database, e.g. a
+   * mounted Secret); dev and demo create `.palisade/identity-key-encryption.key` when unset.
+   */
+  IDENTITY_KEY_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+}).superRefine((value, ctx) => {
+  if (value.PALISADE_MODE === 'production' && value.IDENTITY_KEY_ENCRYPTION_KEY_FILE === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['IDENTITY_KEY_ENCRYPTION_KEY_FILE'],
+      message:
+        'is required in production (the signing keys are encrypted at rest with a key kept outside the database)',
+      params: {
+        fix: 'create one with `(umask 077; openssl rand -hex 32 > identity-kek.hex)`, mount it, and set IDENTITY_KEY_ENCRYPTION_KEY_FILE to its path',
+      },
+    });
+  }
 });
+
+/** Where dev and demo keep the signing keys' encryption key when IDENTITY_KEY_ENCRYPTION_KEY_FILE is unset. */
+export const DEV_KEY_ENCRYPTION_KEY_FILE = '.palisade/identity-key-encryption.key';
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { accessTokenProviders } from '@palisade/auth';
 import { IDENTITY, IDENTITY_EVENTS } from '@palisade/contracts';
-import { ServiceRuntime, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntime, ServiceRuntimeModule, serviceRuntimeOptions } from '@palisade/runtime';
 import { identityMigrations } from '../migrations';
 import { AuthRateLimitGuard } from './abuse/auth-rate-limit.guard';
 import { LoginAttempts } from './abuse/login-attempts';
@@ -11,8 +12,7 @@ import { JwksController } from './http/jwks.controller';
 import { OidcController } from './http/oidc.controller';
 import { SessionController } from './http/session.controller';
 import { IdentityConfig } from './identity.config';
-import { IDENTITY_CONFIG } from './identity.transaction';
-import { SigningKeyRing } from './keys/signing-key.ring';
+import { SIGNING_KEY_ENCRYPTION, SigningKeyRing, signingKeyEncryption } from './keys/signing-key.ring';
 import { OidcLoginService } from './oidc/oidc-login.service';
 import { ApiTokenService, resolveApiToken } from './sessions/api-token.service';
 import { IdentityDatabase } from './identity.database';
@@ -33,7 +33,7 @@ export class IdentityModule {
       ],
       controllers: [JwksController, SessionController, OidcController, ApiTokenController],
       providers: [
-        { provide: IDENTITY_CONFIG, useValue: config },
+        { provide: SIGNING_KEY_ENCRYPTION, useFactory: () => signingKeyEncryption(config) },
         SigningKeyRing,
         TokenIssuer,
         UserDirectory,
@@ -44,11 +44,11 @@ export class IdentityModule {
         OidcLoginService,
         ApiTokenService,
         ...accessTokenProviders({
-          inject: [ServiceRuntime, SigningKeyRing],
-          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing) => ({
+          inject: [ServiceRuntime, SigningKeyRing, CLOCK],
+          resolve: (runtime: ServiceRuntime, keys: SigningKeyRing, clock: Clock) => ({
             nc: () => runtime.nc,
             jwks: () => keys.jwks(),
-            apiTokens: (hash) => resolveApiToken(runtime.db as IdentityDatabase, hash),
+            apiTokens: (hash) => resolveApiToken(runtime.db as IdentityDatabase, hash, clock.now()),
           }),
           demoTokens: config.PALISADE_MODE === 'demo' ? config.PALISADE_DEMO_TOKENS : undefined,
         }),

@@ -1,9 +1,6 @@
 import { ServiceRuntime } from '@palisade/runtime';
 import { IdentityDatabase } from './identity.database';
 
-/** Injection token of the identity service's parsed configuration. */
-export const IDENTITY_CONFIG = Symbol('palisade.identity.config');
-
 /**
  * Runs `work` in one transaction of the identity database and, once it has committed, wakes
  * the outbox relay if it appended events (so that revocations travel at once, not at the next poll).

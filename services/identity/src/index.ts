@@ -2,6 +2,7 @@ import { IDENTITY } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { identityConfigSchema } from './identity.config';
 import { IdentityModule } from './identity.module';
+import { identityMigrations } from '../migrations';
 
 export * from './identity.config';
 export * from './identity.module';
@@ -10,5 +11,6 @@ export * from './identity.module';
 export const identityService = defineService({
   context: IDENTITY,
   configSchema: identityConfigSchema,
+  migrations: identityMigrations,
   module: (config) => IdentityModule.register(config),
 });

@@ -8,14 +8,16 @@ import type { Principal } from '@palisade/auth';
 import { serviceConfigSchema } from '@palisade/config';
 import { contextConstants } from '@palisade/contracts';
 import {
+  defineService,
   RunningPalisade,
+  serviceLogins,
   ServiceRuntime,
   ServiceRuntimeModule,
   serviceRuntimeOptions,
-  defineService,
   startPalisade,
 } from '@palisade/runtime';
 import { apiRequest, testDatabase } from '@palisade/testing';
+import type { ServiceLogins } from '@palisade/runtime';
 import { identityService } from '../src';
 
 /**
@@ -56,6 +58,7 @@ export function guardedService() {
     service: defineService({
       context,
       configSchema: serviceConfigSchema(context.context, {}),
+      migrations: {},
       module: (config) => GuardedModule.register(config),
     }),
   };
@@ -66,7 +69,10 @@ export interface IdentityHarness {
   guarded: RunningPalisade;
   guardedPath: string;
   bootstrapFile: string;
+  /** The admin's URL, for the tests' own inspection (the services use their own logins). */
   databaseUrl: string;
+  /** The services' own logins (serviceEnv for another service, serviceUrl to act as one). */
+  logins: ServiceLogins;
   env: Record<string, string | undefined>;
   stop(): Promise<void>;
 }
@@ -76,16 +82,18 @@ export async function startIdentityHarness(extraEnv: Record<string, string> = {}
   const database = await testDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-identity-'));
   const bootstrapFile = path.join(dir, 'bootstrap-admin.json');
+  const guarded = guardedService();
+  const logins = serviceLogins(database.url, database.name);
   const env = {
-    DATABASE_URL: database.url,
+    ...(await logins.serviceEnv([identityService, guarded.service])),
     NATS_URL: process.env.NATS_URL,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     IDENTITY_BOOTSTRAP_FILE: bootstrapFile,
+    IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
     ...extraEnv,
   };
   const identity = await startPalisade({ services: [identityService], env });
-  const guarded = guardedService();
   const other = await startPalisade({ services: [guarded.service], env });
   return {
     identity,
@@ -93,6 +101,7 @@ export async function startIdentityHarness(extraEnv: Record<string, string> = {}
     guardedPath: guarded.path,
     bootstrapFile,
     databaseUrl: database.url,
+    logins,
     env,
     stop: async () => {
       await other.stop();

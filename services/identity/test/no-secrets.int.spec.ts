@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@palisade/observability';
 import { createDatabase } from '@palisade/persistence';
-import { startPalisade } from '@palisade/runtime';
+import { serviceLogins, startPalisade } from '@palisade/runtime';
 import { testDatabase } from '@palisade/testing';
 import { sql } from 'kysely';
 import { identityService } from '../src';
@@ -30,10 +30,11 @@ describe('identity never writes a token, secret or password to logs, events or e
     const running = await startPalisade({
       services: [identityService],
       env: {
-        DATABASE_URL: database.url,
+        ...(await serviceLogins(database.url, database.name).serviceEnv([identityService])),
         NATS_URL: process.env.NATS_URL,
         HTTP_PORT: '0',
         IDENTITY_BOOTSTRAP_FILE: bootstrapFile,
+        IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(dir, 'identity-key-encryption.key'),
         IDENTITY_AUTH_RATE_LIMIT_PER_MINUTE: '1000',
       },
       logger: createLogger({ level: 'trace', destination }),

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@palisade/embedded';
 import { createDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { OidcProviderHandle, startOidcProvider, testDatabase, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { identityService } from '../src';
@@ -78,8 +78,9 @@ describe('identity: OIDC sign-in against a real OpenID Provider (oidc-provider o
     ]);
     database = await testDatabase();
     env = {
-      DATABASE_URL: database.url,
+      ...(await serviceLogins(database.url, database.name).serviceEnv([identityService])),
       NATS_URL: process.env.NATS_URL,
+      IDENTITY_KEY_ENCRYPTION_KEY_FILE: path.join(os.tmpdir(), `palisade-kek-${database.name}.key`),
       HTTP_PORT: String(port),
       LOG_LEVEL: 'silent',
       PALISADE_OIDC_ISSUER: provider.issuer,
@@ -96,6 +97,8 @@ describe('identity: OIDC sign-in against a real OpenID Provider (oidc-provider o
     await db?.destroy();
     await identity?.stop();
     await provider?.stop();
+    if (env?.IDENTITY_KEY_ENCRYPTION_KEY_FILE)
+      fs.rmSync(env.IDENTITY_KEY_ENCRYPTION_KEY_FILE, { force: true });
     await database?.drop();
   });
 

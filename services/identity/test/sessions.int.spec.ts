@@ -144,7 +144,10 @@ describe('identity: bootstrap sign-in, sessions, refresh rotation, revocation se
       },
     );
     const late = guardedService();
-    const started = await startPalisade({ services: [late.service], env: harness.env });
+    const started = await startPalisade({
+      services: [late.service],
+      env: { ...harness.env, ...(await harness.logins.serviceEnv([late.service])) },
+    });
     try {
       const first = await client(started.url).get(late.path, pair.accessToken);
       expect(first.status).toBe(401);

@@ -11,14 +11,15 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { defineService, ServiceRuntime, startPalisade } from '@palisade/runtime';
+import { defineService, ServiceRuntime, serviceLogins, startPalisade } from '@palisade/runtime';
 import { AUTHORIZATION, IDENTITY, PLACEMENT, PLACEMENT_RPC, RUNTIME_SCHEDULER } from '@palisade/contracts';
 import type { PlaceRequest, PlacementEvent } from '@palisade/contracts';
 import { contextStreamConfig, ensureStream, rpcSubject } from '@palisade/messaging';
 import { percentile, runBench } from '@palisade/testing';
 import { sql } from 'kysely';
 import { connect, NatsConnection } from 'nats';
-import { placementConfigSchema, PlacementModule } from '../src';
+import { placementConfigSchema, PlacementModule, placementService } from '../src';
+import { placementMigrations } from '../migrations';
 import { DecideFn } from '../src/commands/placement.commands';
 import { decidePlacement } from '../src/domain/decision';
 import { hostStreamId, PlacementQuery } from '../src/domain/host.state';
@@ -236,8 +237,8 @@ runBench('placement', async ({ natsUrl, databaseUrl }) => {
   for (const context of [AUTHORIZATION, IDENTITY, RUNTIME_SCHEDULER])
     await ensureStream(jsm, contextStreamConfig(context));
   const env = {
+    ...(await serviceLogins(databaseUrl, 'bench').serviceEnv([placementService])),
     NATS_URL: natsUrl,
-    DATABASE_URL: databaseUrl,
     HTTP_PORT: '0',
     // The bench runs no authorization: its replay endpoint is missing (warned about by the gap check).
     LOG_LEVEL: 'error',
@@ -249,6 +250,7 @@ runBench('placement', async ({ natsUrl, databaseUrl }) => {
     defineService({
       context: PLACEMENT,
       configSchema: placementConfigSchema,
+      migrations: placementMigrations,
       module: (config) => PlacementModule.register(config, { decide }),
     });
 

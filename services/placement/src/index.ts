@@ -2,6 +2,7 @@ import { PLACEMENT } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { placementConfigSchema } from './placement.config';
 import { PlacementModule } from './placement.module';
+import { placementMigrations } from '../migrations';
 
 export * from './placement.config';
 export * from './placement.module';
@@ -10,5 +11,6 @@ export * from './placement.module';
 export const placementService = defineService({
   context: PLACEMENT,
   configSchema: placementConfigSchema,
+  migrations: placementMigrations,
   module: (config) => PlacementModule.register(config),
 });

@@ -61,7 +61,6 @@ export class PlacementModule {
         PlacementViewProjection,
         HostCommands,
         PlacementCommands,
-        { provide: PLACEMENT_DECISION, useValue: options.decide ?? indexedDecision },
         HealthMonitor,
         Wiper,
         DriftDetector,

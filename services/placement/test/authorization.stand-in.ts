@@ -77,5 +77,6 @@ class StandInModule {
 export const authorizationStandIn = defineService({
   context: AUTHORIZATION,
   configSchema: serviceConfigSchema(AUTHORIZATION.context, {}),
+  migrations: {},
   module: (config) => StandInModule.register(config),
 });

@@ -19,7 +19,7 @@ import {
   servicePermissions,
 } from '@palisade/messaging';
 import { createDatabase } from '@palisade/persistence';
-import { RunningPalisade, startPalisade } from '@palisade/runtime';
+import { RunningPalisade, serviceLogins, startPalisade } from '@palisade/runtime';
 import { apiRequest, privateNats, testDatabase, uniqueId, waitFor } from '@palisade/testing';
 import { sql } from 'kysely';
 import { connect, NatsConnection } from 'nats';
@@ -97,7 +97,10 @@ export async function startPlacementHarness(env: Record<string, string> = {}): P
   const running = await startPalisade({
     services: [authorizationStandIn, placementService],
     env: {
-      DATABASE_URL: database.url,
+      ...(await serviceLogins(database.url, database.name).serviceEnv([
+        authorizationStandIn,
+        placementService,
+      ])),
       NATS_URL: nats.url,
       AUTHORIZATION_NATS_USER: 'authorization',
       AUTHORIZATION_NATS_PASSWORD: PASSWORDS.authorization,

@@ -2,6 +2,7 @@ import { RUNTIME_SCHEDULER } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { runtimeSchedulerConfigSchema } from './runtime-scheduler.config';
 import { RuntimeSchedulerModule } from './runtime-scheduler.module';
+import { runtimeSchedulerMigrations } from '../migrations';
 
 export * from './runtime-scheduler.config';
 export * from './runtime-scheduler.module';
@@ -10,5 +11,6 @@ export * from './runtime-scheduler.module';
 export const runtimeSchedulerService = defineService({
   context: RUNTIME_SCHEDULER,
   configSchema: runtimeSchedulerConfigSchema,
+  migrations: runtimeSchedulerMigrations,
   module: (config) => RuntimeSchedulerModule.register(config),
 });

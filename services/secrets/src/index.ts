@@ -2,6 +2,7 @@ import { SECRETS } from '@palisade/contracts';
 import { defineService } from '@palisade/runtime';
 import { secretsConfigSchema } from './secrets.config';
 import { SecretsModule } from './secrets.module';
+import { secretsMigrations } from '../migrations';
 
 export * from './secrets.config';
 export * from './secrets.module';
@@ -10,5 +11,6 @@ export * from './secrets.module';
 export const secretsService = defineService({
   context: SECRETS,
   configSchema: secretsConfigSchema,
+  migrations: secretsMigrations,
   module: (config) => SecretsModule.register(config),
 });

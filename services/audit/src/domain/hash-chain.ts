@@ -30,8 +30,8 @@ export function chainHash(prevHash: Uint8Array, checksum: Uint8Array): Buffer {
 /**
  * A SHA-256 digest as the verifier holds it: a string of its 32 bytes, one character per byte
  * (latin1). Hashing to it, comparing it and writing it into the next hash's input cost less than
- * hex (half the characters, no digit pairs to convert) or a Buffer per hash (allocating those was
- * a fifth of verification's time in garbage collection).
+ * hex (half the characters, no digit pairs to convert) or a Buffer per hash (garbage to collect;
+ * docs/audit.md has the measured share).
  */
 export type Digest = string & { readonly [digestBrand]: true };
 declare const digestBrand: unique symbol;

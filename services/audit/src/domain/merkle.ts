@@ -348,8 +348,8 @@ export class MerkleFrontier extends TreeEdge<Buffer> {
 
 /**
  * The verifier's frontier: nodes as Digests (32-byte latin1 strings, see hash-chain.ts), hashed
- * to Digests. No Buffer per hash (allocating the digests was half the cost of building the tree),
- * no hex to convert, and nothing recorded per leaf.
+ * to Digests. No Buffer per hash (allocating the digests dominated building the tree; see
+ * docs/audit.md), no hex to convert, and nothing recorded per leaf.
  */
 export class DigestMerkleFrontier extends TreeEdge<Digest> {
   /** Adds the leaf of an entry whose chain hash is `entryHash`. */

@@ -1,8 +1,8 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
-import { AUDIT_CONFIG } from '../log/audit-log.service';
 import { ClickHouseExporter } from './clickhouse-exporter';
 
 /** Runs the ClickHouse exporter when AUDIT_CLICKHOUSE_URL is set. */
@@ -12,8 +12,9 @@ export class AuditExportService implements OnApplicationBootstrap, OnApplication
 
   constructor(
     runtime: ServiceRuntime,
-    @Inject(AUDIT_CONFIG) config: AuditConfig,
+    @Inject(SERVICE_CONFIG) config: AuditConfig,
     @Inject(SERVICE_LOGGER) logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     if (config.AUDIT_CLICKHOUSE_URL) {
       this.exporter = new ClickHouseExporter({
@@ -24,6 +25,7 @@ export class AuditExportService implements OnApplicationBootstrap, OnApplication
         password: config.AUDIT_CLICKHOUSE_PASSWORD,
         batchSize: config.AUDIT_EXPORT_BATCH_SIZE,
         flushMs: config.AUDIT_EXPORT_FLUSH_MS,
+        clock,
         logger,
       });
     }

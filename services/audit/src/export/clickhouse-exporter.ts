@@ -1,5 +1,6 @@
 import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { parseEventType } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
 import { describeError } from '@palisade/messaging';
 import { counter, gauge } from '@palisade/observability';
 import type { AnyDatabase } from '@palisade/persistence';
@@ -29,6 +30,8 @@ export interface ClickHouseExporterOptions {
   password?: string;
   /** Most rows per insert. */
   batchSize: number;
+  /** When rows are stamped exported. */
+  clock: Clock;
   /** Longest wait before a partial batch is sent (ms). */
   flushMs: number;
   /** Longest wait between retries (ms, default 30 s). */
@@ -181,7 +184,7 @@ export class ClickHouseExporter {
       select sequence, event_id, event_time, recorded_at, producer, type, org_id, actor, subject
       from audit_log where sequence > ${after} order by sequence limit ${batchSize}`.execute(db);
     if (rows.length === 0) return 0;
-    const exportedAt = clickHouseDateTime(new Date());
+    const exportedAt = clickHouseDateTime(new Date(this.options.clock.now()));
     const values: ClickHouseAuditRow[] = rows.map((row) => ({
       event_id: row.event_id,
       sequence: row.sequence,

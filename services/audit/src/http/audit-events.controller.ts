@@ -1,42 +1,45 @@
-import { Controller, Get, Inject, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CheckedResource, fromCallerOrganization, RequirePermission } from '@palisade/auth';
 import { ORG_TOKEN } from '@palisade/contracts';
-import { apiError } from '@palisade/runtime';
-import type { Request, Response } from 'express';
+import type { AuthzResource } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, validate } from '@palisade/runtime';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { exportFiltered } from '../log/audit-export';
 import { AuditLogService } from '../log/audit-log.service';
 import { AuditFilter, queryEntries } from '../log/audit-query';
-import { AUDIT_READ_AUTHORIZER } from './audit-read.authorizer';
-import type { AuditReadAuthorizer } from './audit-read.authorizer';
-import { parseQuery, positiveInt } from './query';
+import { INVALID_QUERY, pageLimit } from './query';
 
-const text = (name: string, max = 256) =>
+const text = (max = 256) =>
   z
     .string()
-    .min(1, { error: `${name} must not be empty` })
-    .max(max, { error: `${name} is at most ${max} characters` });
-const instant = (name: string) =>
-  z.iso.datetime({ offset: true, error: `${name} must be an ISO 8601 time, e.g. 2026-11-25T05:00:00Z` });
+    .min(1, { error: 'must not be empty' })
+    .max(max, { error: `is at most ${max} characters` });
+const instant = () =>
+  z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-25T05:00:00Z' });
 
 const filterShape = {
-  org: z.string().regex(ORG_TOKEN, { error: 'org must be an organization id' }).optional(),
-  actor: text('actor').optional(),
-  type: text('type', 200).optional(),
-  subject: text('subject').optional(),
-  from: instant('from').optional(),
-  to: instant('to').optional(),
+  org: z.string().regex(ORG_TOKEN, { error: 'must be an organization id' }).optional(),
+  actor: text().optional(),
+  type: text(200).optional(),
+  subject: text().optional(),
+  from: instant().optional(),
+  to: instant().optional(),
 };
 const eventsQuery = z
-  .object({
-    ...filterShape,
-    limit: positiveInt('limit')
-      .pipe(z.number().max(1000, { error: 'limit is at most 1000' }))
-      .optional(),
-    cursor: z.string().max(64).optional(),
-  })
+  .object({ ...filterShape, limit: pageLimit(), cursor: z.string().max(64).optional() })
   .strict();
 const exportQuery = z.object(filterShape).strict();
+type ExportQuery = z.infer<typeof exportQuery>;
+
+/** Every refusal of audit.read: one answer, the reason named to members only. */
+const AUDIT_READ = [
+  'audit.read',
+  fromCallerOrganization('org', INVALID_QUERY),
+  { denied: { code: 'audit_read_denied', message: 'Reading this audit log is not allowed.' } },
+] as const;
 
 const CURSOR = /^v1\.([1-9][0-9]{0,14})$/;
 
@@ -60,13 +63,12 @@ function decodeCursor(cursor: string | undefined): number {
 export class AuditEventsController {
   constructor(
     private readonly log: AuditLogService,
-    @Inject(AUDIT_READ_AUTHORIZER) private readonly authorizer: AuditReadAuthorizer,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** The reader's filter: their organization, whatever the query asks. */
-  private async filterFor(request: Request, query: z.infer<typeof exportQuery>): Promise<AuditFilter> {
-    const reader = await this.authorizer.authorize(request);
-    if (query.org !== undefined && query.org !== reader.orgId)
+  /** The reader's filter: the organization authorization allowed, whatever else the query asks. */
+  private filterFor({ orgId }: AuthzResource, query: ExportQuery): AuditFilter {
+    if (query.org !== undefined && query.org !== orgId)
       throw apiError(
         403,
         'organization_forbidden',
@@ -75,7 +77,7 @@ export class AuditEventsController {
     if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to))
       throw apiError(400, 'invalid_query', 'from must be earlier than to.');
     return {
-      orgId: reader.orgId,
+      orgId,
       actor: query.actor,
       type: query.type,
       subject: query.subject,
@@ -85,8 +87,9 @@ export class AuditEventsController {
   }
 
   @Get('events')
+  @RequirePermission(...AUDIT_READ)
   @ApiOperation({ summary: "Audit entries of the caller's organization (needs audit.read)" })
-  @ApiQuery({ name: 'org', required: false, description: "must be the caller's organization" })
+  @ApiQuery({ name: 'org', required: false, description: "the organization (an API token's own by default)" })
   @ApiQuery({ name: 'actor', required: false, description: 'e.g. user:<id>' })
   @ApiQuery({ name: 'type', required: false, description: 'palisade.<context>.<entity>.<verb>.v<N>' })
   @ApiQuery({ name: 'subject', required: false })
@@ -94,10 +97,13 @@ export class AuditEventsController {
   @ApiQuery({ name: 'to', required: false, description: 'event time, exclusive (ISO 8601)' })
   @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
-  async events(@Req() request: Request, @Query() raw: unknown) {
-    const { limit = 100, cursor, ...query } = parseQuery(eventsQuery, raw);
+  async events(
+    @CheckedResource() resource: AuthzResource,
+    @Query(validate(eventsQuery, INVALID_QUERY))
+    { limit = 100, cursor, ...query }: z.infer<typeof eventsQuery>,
+  ) {
     const after = decodeCursor(cursor);
-    const filter = await this.filterFor(request, query);
+    const filter = this.filterFor(resource, query);
     const entries = await queryEntries(this.log.db, filter, after, limit + 1);
     const page = entries.slice(0, limit);
     return {
@@ -107,17 +113,27 @@ export class AuditEventsController {
   }
 
   @Get('export')
+  @RequirePermission(...AUDIT_READ)
   @ApiOperation({
     summary: 'NDJSON export of matching entries, each with an inclusion proof (needs audit.read)',
   })
-  async export(@Req() request: Request, @Res() response: Response, @Query() raw: unknown): Promise<void> {
-    const filter = await this.filterFor(request, parseQuery(exportQuery, raw));
+  async export(
+    @CheckedResource() resource: AuthzResource,
+    @Query(validate(exportQuery, INVALID_QUERY)) query: ExportQuery,
+    @Res() response: Response,
+  ): Promise<void> {
+    const filter = this.filterFor(resource, query);
     response.status(200).type('application/x-ndjson');
     response.setHeader('content-disposition', 'attachment; filename="palisade-audit.ndjson"');
-    await exportFiltered(this.log.db, filter, (line) => {
-      if (!response.write(`${line}\n`)) return new Promise((resolve) => response.once('drain', resolve));
-      return undefined;
-    });
+    await exportFiltered(
+      this.log.db,
+      filter,
+      (line) => {
+        if (!response.write(`${line}\n`)) return new Promise((resolve) => response.once('drain', resolve));
+        return undefined;
+      },
+      this.clock.now(),
+    );
     response.end();
   }
 }

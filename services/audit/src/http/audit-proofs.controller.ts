@@ -1,25 +1,16 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { apiError } from '@palisade/runtime';
+import { apiError, validate } from '@palisade/runtime';
 import { z } from 'zod';
 import { publicKeyPem, rawPublicKey } from '../domain';
 import { checkpointAt, latestCheckpoint, readCheckpoints } from '../log/audit-log.repository';
 import { AuditLogService } from '../log/audit-log.service';
 import { buildConsistencyProof, buildInclusionProof } from '../log/proofs';
-import { parseQuery, positiveInt } from './query';
+import { INVALID_QUERY, pageLimit, positiveInt } from './query';
 
-const inclusionQuery = z
-  .object({ sequence: positiveInt('sequence'), treeSize: positiveInt('treeSize').optional() })
-  .strict();
-const consistencyQuery = z.object({ from: positiveInt('from'), to: positiveInt('to') }).strict();
-const checkpointsQuery = z
-  .object({
-    after: positiveInt('after').optional(),
-    limit: positiveInt('limit')
-      .pipe(z.number().max(1000, { error: 'limit is at most 1000' }))
-      .optional(),
-  })
-  .strict();
+const inclusionQuery = z.object({ sequence: positiveInt(), treeSize: positiveInt().optional() }).strict();
+const consistencyQuery = z.object({ from: positiveInt(), to: positiveInt() }).strict();
+const checkpointsQuery = z.object({ after: positiveInt().optional(), limit: pageLimit() }).strict();
 
 /**
  * What anyone may check the log against, without access to its contents: the public key, the
@@ -46,8 +37,10 @@ export class AuditProofsController {
   @ApiOperation({ summary: 'Signed checkpoints in the order they were issued' })
   @ApiQuery({ name: 'after', required: false, description: 'only checkpoints above this tree size' })
   @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
-  async checkpoints(@Query() query: unknown) {
-    const { after = 0, limit = 100 } = parseQuery(checkpointsQuery, query);
+  async checkpoints(
+    @Query(validate(checkpointsQuery, INVALID_QUERY))
+    { after = 0, limit = 100 }: z.infer<typeof checkpointsQuery>,
+  ) {
     return { items: await readCheckpoints(this.log.db, { after, limit }) };
   }
 
@@ -67,8 +60,9 @@ export class AuditProofsController {
     required: false,
     description: "a checkpoint's tree size (default: the latest)",
   })
-  async inclusion(@Query() query: unknown) {
-    const { sequence, treeSize } = parseQuery(inclusionQuery, query);
+  async inclusion(
+    @Query(validate(inclusionQuery, INVALID_QUERY)) { sequence, treeSize }: z.infer<typeof inclusionQuery>,
+  ) {
     const checkpoint = treeSize
       ? await checkpointAt(this.log.db, treeSize)
       : await latestCheckpoint(this.log.db);
@@ -93,8 +87,9 @@ export class AuditProofsController {
   @ApiOperation({ summary: 'RFC 6962 consistency proof between two checkpoints' })
   @ApiQuery({ name: 'from', required: true, description: "the older checkpoint's tree size" })
   @ApiQuery({ name: 'to', required: true, description: "the newer checkpoint's tree size" })
-  async consistency(@Query() query: unknown) {
-    const { from, to } = parseQuery(consistencyQuery, query);
+  async consistency(
+    @Query(validate(consistencyQuery, INVALID_QUERY)) { from, to }: z.infer<typeof consistencyQuery>,
+  ) {
     if (from > to) throw apiError(400, 'invalid_query', 'from must not be larger than to.');
     const [older, newer] = await Promise.all([
       checkpointAt(this.log.db, from),

@@ -1,26 +1,18 @@
-import { apiError } from '@palisade/runtime';
 import { z } from 'zod';
 
 /** A positive whole number from a query string. */
-export function positiveInt(name: string) {
+export function positiveInt() {
   return z
     .string()
-    .regex(/^[1-9][0-9]{0,14}$/, { error: `${name} must be a whole number from 1` })
+    .regex(/^[1-9][0-9]{0,14}$/, { error: 'must be a whole number from 1' })
     .transform(Number);
 }
 
-/** Parses query parameters, or answers 400 invalid_query naming every problem (never the values). */
-export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
-  const parsed = schema.safeParse(query ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown parameter(s): ${issue.keys.join(', ')}`
-        : issue.code === 'invalid_type'
-          ? `${issue.path.join('.')} must be given once`
-          : issue.message,
-    );
-    throw apiError(400, 'invalid_query', `${problems.join('; ')}.`);
-  }
-  return parsed.data;
-}
+/** A page size from a query string: 1..1000. */
+export const pageLimit = () =>
+  positiveInt()
+    .pipe(z.number().max(1000, { error: 'is at most 1000' }))
+    .optional();
+
+/** Every query of the audit API is refused with this code when it is not valid. */
+export const INVALID_QUERY = { code: 'invalid_query' } as const;

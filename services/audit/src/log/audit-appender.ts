@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { checkpointSigned, EventEnvelope, SYSTEM_ORG } from '@palisade/contracts';
+import { AUDIT_STREAMS, checkpointSigned, EventEnvelope, SYSTEM_ORG } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
 import type { AnyDatabase, EventStore } from '@palisade/persistence';
 import { sql } from 'kysely';
 import { AUDIT_APPENDER_ROLE } from '../../migrations';
@@ -26,6 +27,8 @@ export interface AppendSettings {
   signingKey: () => Promise<KeyObject>;
   /** Sign a checkpoint when this many entries were appended since the last one. */
   checkpointEvery: number;
+  /** The time a checkpoint is issued at. */
+  clock: Clock;
 }
 
 export interface AppendOutcome {
@@ -129,10 +132,13 @@ async function signAndPublish(
   settings: AppendSettings,
   fields: { treeSize: number; rootHash: Buffer; lastEntryHash: Buffer },
 ): Promise<SignedCheckpoint> {
-  const checkpoint = signCheckpoint(await settings.signingKey(), { ...fields, issuedAt: new Date() });
+  const checkpoint = signCheckpoint(await settings.signingKey(), {
+    ...fields,
+    issuedAt: new Date(settings.clock.now()),
+  });
   await insertCheckpoint(trx, checkpoint);
   await settings.store.append(trx, {
-    streamId: 'checkpoints',
+    streamId: AUDIT_STREAMS.checkpoints,
     expectedVersion: 'any',
     subject: `checkpoint/${checkpoint.treeSize}`,
     events: [{ type: checkpointSigned.name, data: checkpoint }],

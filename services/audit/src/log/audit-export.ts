@@ -4,9 +4,13 @@ import { latestCheckpoint, readCheckpoints, streamEntries } from './audit-log.re
 import { AuditFilter, queryEntries } from './audit-query';
 import { buildInclusionProof } from './proofs';
 
-/** Writes the whole log as a complete NDJSON export: header, every checkpoint, every entry. */
-export async function exportComplete(db: AnyDatabase, write: (line: string) => unknown): Promise<number> {
-  await write(headerLine({ complete: true, exportedAt: new Date().toISOString() }));
+/** Writes the whole log as a complete NDJSON export: header, every checkpoint, every entry. `now`: when it is exported. */
+export async function exportComplete(
+  db: AnyDatabase,
+  write: (line: string) => unknown,
+  now: number,
+): Promise<number> {
+  await write(headerLine({ complete: true, exportedAt: new Date(now).toISOString() }));
   for (const checkpoint of await readCheckpoints(db)) await write(checkpointLine(checkpoint));
   let count = 0;
   for await (const entry of streamEntries(db)) {
@@ -18,19 +22,21 @@ export async function exportComplete(db: AnyDatabase, write: (line: string) => u
 
 /**
  * Writes the entries matching `filter` that the latest checkpoint covers, each with its inclusion
- * proof against that checkpoint (which the export carries), so each verifies on its own.
+ * proof against that checkpoint (which the export carries), so each verifies on its own. `now`:
+ * when it is exported.
  */
 export async function exportFiltered(
   db: AnyDatabase,
   filter: AuditFilter,
   write: (line: string) => unknown,
+  now: number,
   pageSize = 1000,
 ): Promise<number> {
   const checkpoint = await latestCheckpoint(db);
   const stringFilter = Object.fromEntries(
     Object.entries(filter).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
-  await write(headerLine({ complete: false, exportedAt: new Date().toISOString(), filter: stringFilter }));
+  await write(headerLine({ complete: false, exportedAt: new Date(now).toISOString(), filter: stringFilter }));
   if (!checkpoint) return 0;
   await write(checkpointLine(checkpoint));
   let after = 0;

@@ -9,14 +9,14 @@ import {
 import { CONTEXTS, contextConstants, EventEnvelope } from '@palisade/contracts';
 import { contextStreamConfig, describeError, isNotFound } from '@palisade/messaging';
 import type { AnyDatabase } from '@palisade/persistence';
-import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuditConfig } from '../audit.config';
 import { keyIdOf, SignedCheckpoint } from '../domain';
 import { AppendOutcome, appendToLog, AppendSettings, checkpointIfNew } from './audit-appender';
+import { auditAppendDuration, reportAuditLog } from './audit.metrics';
 import { loadSigningKey } from './signing-key';
-
-export const AUDIT_CONFIG = Symbol.for('palisade.audit.config');
 
 /**
  * The audit log as the service runs it: appends from the consumer, the signing key, and the
@@ -28,18 +28,22 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<unknown>;
   private stopped = false;
+  private readonly appendDuration = auditAppendDuration();
   readonly settings: AppendSettings;
 
   constructor(
     private readonly runtime: ServiceRuntime,
-    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: AuditConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) clock: Clock,
   ) {
     this.settings = {
       store: runtime.store,
       signingKey: () => this.signingKey(),
       checkpointEvery: config.AUDIT_CHECKPOINT_EVERY,
+      clock,
     };
+    reportAuditLog(() => this.db);
   }
 
   get db(): AnyDatabase {
@@ -92,8 +96,13 @@ export class AuditLogService implements OnModuleInit, OnApplicationBootstrap, On
   }
 
   /** Appends in the consumer's transaction. */
-  append(trx: AnyDatabase, events: readonly EventEnvelope[]): Promise<AppendOutcome> {
-    return appendToLog(trx, events, this.settings);
+  async append(trx: AnyDatabase, events: readonly EventEnvelope[]): Promise<AppendOutcome> {
+    const end = this.appendDuration.startTimer();
+    try {
+      return await appendToLog(trx, events, this.settings);
+    } finally {
+      end();
+    }
   }
 
   /** Signs a checkpoint now if entries arrived since the last one; returns it. */

@@ -1,9 +1,11 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { RuleError } from '@palisade/domain';
+import type { Clock } from '@palisade/domain';
 import { ConcurrencyConflictError } from '@palisade/persistence';
-import { SERVICE_CONFIG, SERVICE_LOGGER } from '@palisade/runtime';
+import { CLOCK, SERVICE_CONFIG, SERVICE_LOGGER } from '@palisade/runtime';
 import type { Logger } from 'pino';
 import type { AuthorizationConfig } from '../authorization.config';
-import { AuthzRuleError, SYSTEM_ACTOR } from '../domain/organization.decider';
+import { SYSTEM_ACTOR } from '../domain/organization.decider';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
 import { OrganizationCommands } from './organization.commands';
 
@@ -22,6 +24,7 @@ export class ElevationSweeper implements OnApplicationBootstrap, OnApplicationSh
     private readonly commands: OrganizationCommands,
     @Inject(SERVICE_CONFIG) private readonly config: AuthorizationConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -36,14 +39,14 @@ export class ElevationSweeper implements OnApplicationBootstrap, OnApplicationSh
     await this.sweeping;
   }
 
-  async sweep(now = Date.now()): Promise<number> {
+  async sweep(now = this.clock.now()): Promise<number> {
     let closed = 0;
     for (const { orgId, elevationId } of [...this.projection.view.expiredElevations(now)]) {
       try {
-        await this.commands.execute(orgId, { kind: 'expireElevation', elevationId }, SYSTEM_ACTOR, now);
+        await this.commands.execute(orgId, { type: 'expireElevation', elevationId }, SYSTEM_ACTOR, now);
         closed++;
       } catch (error) {
-        if (error instanceof AuthzRuleError || error instanceof ConcurrencyConflictError) continue;
+        if (error instanceof RuleError || error instanceof ConcurrencyConflictError) continue;
         this.logger.warn({ err: error, orgId, elevationId }, 'could not close out an expired elevation');
       }
     }

@@ -1,13 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AuthorizationEvent } from '@palisade/contracts';
+import { RuleError } from '@palisade/domain';
+import type { Clock } from '@palisade/domain';
 import { executeCommand } from '@palisade/persistence';
 import type { StoredEvent } from '@palisade/persistence';
-import { ServiceRuntime } from '@palisade/runtime';
+import { CLOCK, ServiceRuntime } from '@palisade/runtime';
 import { sql } from 'kysely';
-import { AuthzRuleError, OrgCommand, orgStreamId, organizationDecider } from '../domain/organization.decider';
+import { OrgCommand, orgStreamId, organizationDecider } from '../domain/organization.decider';
 
-/** Distributive Omit: keeps each command kind's own fields. */
+/** Distributive Omit: keeps each command type's own fields. */
 type WithoutClock<C> = C extends unknown ? Omit<C, 'now'> : never;
 export type OrgCommandInput = WithoutClock<OrgCommand>;
 
@@ -24,14 +26,17 @@ const hash = (token: string) => createHash('sha256').update(token).digest();
  */
 @Injectable()
 export class OrganizationCommands {
-  constructor(private readonly runtime: ServiceRuntime) {}
+  constructor(
+    private readonly runtime: ServiceRuntime,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /** `now` is the command's clock (the sweep passes the time it swept at). */
   async execute(
     orgId: string,
     input: OrgCommandInput,
     actor: string,
-    now = Date.now(),
+    now = this.clock.now(),
   ): Promise<CommandOutcome> {
     const command = { ...input, now } as OrgCommand;
     const result = await executeCommand(this.runtime.db, this.runtime.store, {
@@ -47,14 +52,14 @@ export class OrganizationCommands {
   /** Invites: returns the token once; only its hash is kept. */
   async invite(
     orgId: string,
-    input: Extract<OrgCommandInput, { kind: 'invite' }>,
+    input: Extract<OrgCommandInput, { type: 'invite' }>,
     actor: string,
   ): Promise<CommandOutcome & { token: string }> {
     const token = randomBytes(32).toString('base64url');
     const result = await executeCommand(this.runtime.db, this.runtime.store, {
       streamId: orgStreamId(orgId),
       decider: organizationDecider,
-      command: { ...input, now: Date.now() },
+      command: { ...input, now: this.clock.now() },
       metadata: { orgId, actor },
       conflictRetries: 5,
       project: async (trx) => {
@@ -75,11 +80,11 @@ export class OrganizationCommands {
     const presented = hash(token);
     const stored = row?.token_hash as Buffer | undefined;
     if (!stored || row!.org_id !== orgId || !timingSafeEqual(stored, presented))
-      throw new AuthzRuleError(
+      throw new RuleError(
         404,
         'invitation_not_found',
         'there is no such invitation, or the token does not match',
       );
-    return this.execute(orgId, { kind: 'acceptInvitation', invitationId, by }, actor);
+    return this.execute(orgId, { type: 'acceptInvitation', invitationId, by }, actor);
   }
 }

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AccessTokenGuard, actorOf, authzSubjectOf, CurrentPrincipal } from '@palisade/auth';
-import type { Principal } from '@palisade/auth';
+import {
+  AccessTokenGuard,
+  actorOf,
+  authzSubjectOf,
+  CurrentPrincipal,
+  fromPath,
+  RequirePermission,
+} from '@palisade/auth';
+import type { Principal, ResourceFrom } from '@palisade/auth';
 import {
   allowlistsSchema,
   AUTHZ_ACTIONS,
   authzResourceSchema,
-  formatIssues,
   MAX_AUTHZ_BATCH,
   orgIdSchema,
   orgRoleSchema,
@@ -17,34 +23,26 @@ import {
   workspaceGrantSchema,
   workspaceIdSchema,
 } from '@palisade/contracts';
-import type { AuthzCheck } from '@palisade/contracts';
-import { apiError, SERVICE_CONFIG } from '@palisade/runtime';
+import type {
+  Allowlists,
+  AuthzCheck,
+  OrgRole,
+  PolicyPackName,
+  RootPolicyMode,
+  WorkspaceGrant,
+} from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, parseInput, SERVICE_CONFIG, validate } from '@palisade/runtime';
 import { z } from 'zod';
 import type { AuthorizationConfig } from '../authorization.config';
 import { OrganizationCommands, OrgCommandInput } from '../commands/organization.commands';
-import { AuthzRuleError } from '../domain/organization.decider';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
 
-/** The user a command acts as; an API token must belong to the organization and may write. */
-function actingUser(principal: Principal, orgId: string): string {
+/** The user a command acts as (an API token acts for the user it was issued to). */
+function actingUser(principal: Principal): string {
   const subject = authzSubjectOf(principal);
-  if (subject.kind === 'api_token') {
-    if (subject.orgId !== orgId)
-      throw apiError(403, 'token_other_organization', 'this API token belongs to another organization');
-    if (subject.access !== 'write') throw apiError(403, 'token_read_only', 'this API token can only read');
-  }
   return (subject as { userId: string }).userId;
 }
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success)
-    throw apiError(400, 'invalid_request', `${what}: ${formatIssues(parsed.error).join('; ')}`);
-  return parsed.data;
-}
-
-const orgParam = (value: string) => parse(orgIdSchema, value, 'organization id');
-const uuidParam = (value: string, what: string) => parse(z.uuid(), value, what);
 
 const bodies = {
   createOrg: z.object({ orgId: orgIdSchema, name: z.string().trim().min(1).max(120) }).strict(),
@@ -70,7 +68,11 @@ const bodies = {
       windowMinutes: z.int().min(5).max(480),
     })
     .strict(),
-  deny: z.object({ reason: z.string().max(500).optional() }).strict(),
+  deny: z
+    .object({ reason: z.string().max(500).optional() })
+    .strict()
+    .optional()
+    .transform((body) => body ?? {}),
   policyPack: z
     .object({
       pack: policyPackNameSchema,
@@ -85,6 +87,23 @@ const checkBody = z.union([
   bodies.check,
   z.object({ checks: z.array(bodies.check).min(1).max(MAX_AUTHZ_BATCH) }).strict(),
 ]);
+type CheckBody = z.infer<typeof checkBody>;
+
+const ORG = fromPath('orgId');
+/** root.request names the workspace in the body. */
+const ORG_AND_BODY_WORKSPACE: ResourceFrom = (request) => ({
+  ...ORG(request),
+  workspaceId: parseInput(
+    workspaceIdSchema,
+    (request.body as { workspaceId?: unknown } | undefined)?.workspaceId,
+    {
+      in: 'body',
+      name: 'workspaceId',
+    },
+  ),
+});
+const orgId = () => validate(orgIdSchema);
+const userId = () => validate(userIdSchema);
 
 @ApiTags('authorization')
 @ApiBearerAuth()
@@ -95,32 +114,30 @@ export class AuthorizationController {
     private readonly commands: OrganizationCommands,
     private readonly projection: AuthzViewProjection,
     @Inject(SERVICE_CONFIG) private readonly config: AuthorizationConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private async run(principal: Principal, orgId: string, input: OrgCommandInput) {
-    try {
-      const { events } = await this.commands.execute(orgId, input, actorOf(principal));
-      return { events: events.map((e) => e.event.type) };
-    } catch (error) {
-      throw toHttp(error);
-    }
+    const { events } = await this.commands.execute(orgId, input, actorOf(principal));
+    return { events: events.map((e) => e.event.type) };
   }
 
   @Post('orgs')
   @ApiOperation({ summary: 'Create an organization; the caller becomes its first owner' })
-  async createOrg(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    const { orgId, name } = parse(bodies.createOrg, body, 'organization');
+  async createOrg(
+    @CurrentPrincipal() principal: Principal,
+    @Body(validate(bodies.createOrg)) { orgId, name }: z.infer<typeof bodies.createOrg>,
+  ) {
     if (principal.kind !== 'user' && principal.kind !== 'demo')
       throw apiError(403, 'user_required', 'only a signed-in person can create an organization');
-    await this.run(principal, orgId, { kind: 'createOrg', orgId, name, by: actingUser(principal, orgId) });
+    await this.run(principal, orgId, { type: 'createOrg', orgId, name, by: actingUser(principal) });
     return { orgId };
   }
 
   @Get('orgs/:orgId')
+  @RequirePermission('org.read', ORG)
   @ApiOperation({ summary: 'An organization: members, roles, grants, root policy, policy pack (org.read)' })
-  getOrg(@CurrentPrincipal() principal: Principal, @Param('orgId') orgIdRaw: string) {
-    const orgId = orgParam(orgIdRaw);
-    this.require(principal, 'org.read', { orgId });
+  getOrg(@Param('orgId', orgId()) orgId: string) {
     const org = this.projection.view.org(orgId)!;
     return {
       orgId,
@@ -146,192 +163,188 @@ export class AuthorizationController {
   }
 
   @Post('orgs/:orgId/invitations')
+  @RequirePermission('member.manage', ORG)
   @ApiOperation({ summary: 'Invite: returns a one-time token (shown once, stored as a hash)' })
   async invite(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Body(validate(bodies.invite)) { role, expiresInMinutes }: { role: OrgRole; expiresInMinutes: number },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const { role, expiresInMinutes } = parse(bodies.invite, body, 'invitation');
     const invitationId = randomUUID();
-    try {
-      const { token } = await this.commands.invite(
-        orgId,
-        { kind: 'invite', invitationId, role, expiresInMinutes, by: actingUser(principal, orgId) },
-        actorOf(principal),
-      );
-      return { invitationId, token, role };
-    } catch (error) {
-      throw toHttp(error);
-    }
+    const { token } = await this.commands.invite(
+      orgId,
+      { type: 'invite', invitationId, role, expiresInMinutes, by: actingUser(principal) },
+      actorOf(principal),
+    );
+    return { invitationId, token, role };
   }
 
+  /** Whoever holds the token may accept: the invitee is not a member yet, so no permission applies. */
   @Post('orgs/:orgId/invitations/:invitationId/accept')
   @HttpCode(200)
   async accept(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('invitationId') invitationIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('invitationId', validate(z.uuid())) invitationId: string,
+    @Body(validate(bodies.accept)) { token }: { token: string },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const invitationId = uuidParam(invitationIdRaw, 'invitation id');
-    const { token } = parse(bodies.accept, body, 'acceptance');
     if (principal.kind !== 'user') throw apiError(403, 'user_required', 'only a signed-in person can accept');
-    try {
-      await this.commands.acceptInvitation(orgId, invitationId, token, principal.userId, actorOf(principal));
-      return { orgId, userId: principal.userId };
-    } catch (error) {
-      throw toHttp(error);
-    }
+    await this.commands.acceptInvitation(orgId, invitationId, token, principal.userId, actorOf(principal));
+    return { orgId, userId: principal.userId };
   }
 
   @Post('orgs/:orgId/members')
-  async addMember(
+  @RequirePermission('member.manage', ORG)
+  addMember(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Body(validate(bodies.addMember)) { userId, role }: { userId: string; role: OrgRole },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const { userId, role } = parse(bodies.addMember, body, 'member');
-    return this.run(principal, orgId, { kind: 'addMember', userId, role, by: actingUser(principal, orgId) });
+    return this.run(principal, orgId, { type: 'addMember', userId, role, by: actingUser(principal) });
   }
 
+  /** Anyone may leave; removing someone else takes member.manage, which the decider checks. */
   @Delete('orgs/:orgId/members/:userId')
-  async removeMember(
+  @RequirePermission('org.read', ORG, { write: true })
+  removeMember(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('userId') userIdRaw: string,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('userId', userId()) userId: string,
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const userId = parse(userIdSchema, userIdRaw, 'user id');
-    return this.run(principal, orgId, { kind: 'removeMember', userId, by: actingUser(principal, orgId) });
+    return this.run(principal, orgId, { type: 'removeMember', userId, by: actingUser(principal) });
   }
 
   @Put('orgs/:orgId/members/:userId/role')
-  async changeRole(
+  @RequirePermission('member.manage', ORG)
+  changeRole(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('userId') userIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('userId', userId()) userId: string,
+    @Body(validate(bodies.role)) { role }: { role: OrgRole },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const userId = parse(userIdSchema, userIdRaw, 'user id');
-    const { role } = parse(bodies.role, body, 'role');
-    return this.run(principal, orgId, { kind: 'changeRole', userId, role, by: actingUser(principal, orgId) });
+    return this.run(principal, orgId, { type: 'changeRole', userId, role, by: actingUser(principal) });
   }
 
   @Put('orgs/:orgId/workspaces/:workspaceId/grants/:userId')
-  async addGrant(
+  @RequirePermission('member.manage', ORG)
+  addGrant(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('workspaceId') workspaceIdRaw: string,
-    @Param('userId') userIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('workspaceId', validate(workspaceIdSchema)) workspaceId: string,
+    @Param('userId', userId()) userId: string,
+    @Body(validate(bodies.grant)) { grant }: { grant: WorkspaceGrant },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const workspaceId = parse(workspaceIdSchema, workspaceIdRaw, 'workspace id');
-    const userId = parse(userIdSchema, userIdRaw, 'user id');
-    const { grant } = parse(bodies.grant, body, 'grant');
     return this.run(principal, orgId, {
-      kind: 'addGrant',
+      type: 'addGrant',
       userId,
       workspaceId,
       grant,
-      by: actingUser(principal, orgId),
+      by: actingUser(principal),
     });
   }
 
   @Delete('orgs/:orgId/workspaces/:workspaceId/grants/:userId')
-  async removeGrant(
+  @RequirePermission('member.manage', ORG)
+  removeGrant(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('workspaceId') workspaceIdRaw: string,
-    @Param('userId') userIdRaw: string,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('workspaceId', validate(workspaceIdSchema)) workspaceId: string,
+    @Param('userId', userId()) userId: string,
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const workspaceId = parse(workspaceIdSchema, workspaceIdRaw, 'workspace id');
-    const userId = parse(userIdSchema, userIdRaw, 'user id');
     return this.run(principal, orgId, {
-      kind: 'removeGrant',
+      type: 'removeGrant',
       userId,
       workspaceId,
-      by: actingUser(principal, orgId),
+      by: actingUser(principal),
     });
   }
 
   @Put('orgs/:orgId/root-policy')
-  async setRootPolicy(
+  @RequirePermission('policy.change', ORG)
+  setRootPolicy(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Body(validate(bodies.rootPolicy)) { mode }: { mode: RootPolicyMode },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const { mode } = parse(bodies.rootPolicy, body, 'root policy');
-    return this.run(principal, orgId, { kind: 'setRootPolicy', mode, by: actingUser(principal, orgId) });
+    return this.run(principal, orgId, { type: 'setRootPolicy', mode, by: actingUser(principal) });
   }
 
   @Post('orgs/:orgId/elevations')
+  @RequirePermission('root.request', ORG_AND_BODY_WORKSPACE)
   @ApiOperation({ summary: 'Ask for root on one workspace, with a reason and a window' })
   async requestElevation(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Body(validate(bodies.elevation)) request: z.infer<typeof bodies.elevation>,
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const request = parse(bodies.elevation, body, 'elevation request');
     const elevationId = randomUUID();
     await this.run(principal, orgId, {
-      kind: 'requestElevation',
+      type: 'requestElevation',
       elevationId,
       ...request,
-      by: actingUser(principal, orgId),
+      by: actingUser(principal),
     });
     return { elevationId };
   }
 
-  @Post('orgs/:orgId/elevations/:elevationId/:decision')
+  @Post('orgs/:orgId/elevations/:elevationId/approve')
   @HttpCode(200)
-  @ApiOperation({ summary: 'approve | deny (an admin other than the requester) | end (early)' })
-  async decideElevation(
+  @RequirePermission('root.approve', ORG)
+  @ApiOperation({ summary: 'Approve a pending elevation (an admin other than the requester)' })
+  approveElevation(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Param('elevationId') elevationIdRaw: string,
-    @Param('decision') decision: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('elevationId', validate(z.uuid())) elevationId: string,
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const elevationId = uuidParam(elevationIdRaw, 'elevation id');
-    const by = actingUser(principal, orgId);
-    switch (decision) {
-      case 'approve':
-        return this.run(principal, orgId, { kind: 'approveElevation', elevationId, by });
-      case 'deny':
-        return this.run(principal, orgId, {
-          kind: 'denyElevation',
-          elevationId,
-          reason: parse(bodies.deny, body ?? {}, 'denial').reason,
-          by,
-        });
-      case 'end':
-        return this.run(principal, orgId, { kind: 'endElevation', elevationId, by });
-      default:
-        throw apiError(404, 'not_found', 'use approve, deny or end');
-    }
+    return this.run(principal, orgId, { type: 'approveElevation', elevationId, by: actingUser(principal) });
+  }
+
+  @Post('orgs/:orgId/elevations/:elevationId/deny')
+  @HttpCode(200)
+  @RequirePermission('root.approve', ORG)
+  @ApiOperation({ summary: 'Deny a pending elevation (an admin other than the requester)' })
+  denyElevation(
+    @CurrentPrincipal() principal: Principal,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('elevationId', validate(z.uuid())) elevationId: string,
+    @Body(validate(bodies.deny)) { reason }: { reason?: string },
+  ) {
+    return this.run(principal, orgId, {
+      type: 'denyElevation',
+      elevationId,
+      reason,
+      by: actingUser(principal),
+    });
+  }
+
+  /** The requester ends its own early; anyone else needs member.manage, which the decider checks. */
+  @Post('orgs/:orgId/elevations/:elevationId/end')
+  @HttpCode(200)
+  @RequirePermission('org.read', ORG, { write: true })
+  @ApiOperation({ summary: 'End an approved elevation early (its requester, or an admin)' })
+  endElevation(
+    @CurrentPrincipal() principal: Principal,
+    @Param('orgId', orgId()) orgId: string,
+    @Param('elevationId', validate(z.uuid())) elevationId: string,
+  ) {
+    return this.run(principal, orgId, { type: 'endElevation', elevationId, by: actingUser(principal) });
   }
 
   @Put('orgs/:orgId/policy-pack')
+  @RequirePermission('policy.change', ORG)
   @ApiOperation({
     summary: "Choose the organization's policy pack and extend it (an admin action, recorded)",
   })
-  async setPolicyPack(
+  setPolicyPack(
     @CurrentPrincipal() principal: Principal,
-    @Param('orgId') orgIdRaw: string,
-    @Body() body: unknown,
+    @Param('orgId', orgId()) orgId: string,
+    @Body(validate(bodies.policyPack))
+    {
+      pack,
+      extensions,
+      applyEnvironment,
+    }: { pack: PolicyPackName; extensions?: Allowlists; applyEnvironment: boolean },
   ) {
-    const orgId = orgParam(orgIdRaw);
-    const { pack, extensions, applyEnvironment } = parse(bodies.policyPack, body, 'policy pack');
     const base = extensions ?? { images: [], networks: [], tools: [] };
     const merged = applyEnvironment
       ? {
@@ -341,42 +354,24 @@ export class AuthorizationController {
         }
       : base;
     return this.run(principal, orgId, {
-      kind: 'setPolicyPack',
+      type: 'setPolicyPack',
       pack,
-      extensions: parse(allowlistsSchema, merged, 'extensions'),
-      by: actingUser(principal, orgId),
+      extensions: parseInput(allowlistsSchema, merged, { in: 'body', name: 'extensions' }),
+      by: actingUser(principal),
     });
   }
 
+  /** Any signed-in caller may ask about itself: the answer is the permission. */
   @Post('authz/check')
   @HttpCode(200)
   @ApiOperation({
     summary: `May the caller do this? One { action, resource } or { checks: [...] } (actions: ${AUTHZ_ACTIONS.join(', ')})`,
   })
-  check(@CurrentPrincipal() principal: Principal, @Body() body: unknown) {
-    const parsed = parse(checkBody, body, 'check');
+  check(@CurrentPrincipal() principal: Principal, @Body(validate(checkBody)) body: CheckBody) {
     const subject = authzSubjectOf(principal);
-    const now = Date.now();
+    const now = this.clock.now();
     const decide = (c: { action: string; resource: AuthzCheck['resource'] }) =>
       this.projection.view.check({ subject, action: c.action, resource: c.resource }, now);
-    return 'checks' in parsed ? { decisions: parsed.checks.map(decide) } : decide(parsed);
+    return 'checks' in body ? { decisions: body.checks.map(decide) } : decide(body);
   }
-
-  private require(principal: Principal, action: string, resource: AuthzCheck['resource']) {
-    const decision = this.projection.view.check({ subject: authzSubjectOf(principal), action, resource });
-    if (decision.reason === 'unknown_organization' || decision.reason === 'not_a_member')
-      throw apiError(404, 'org_not_found', 'there is no such organization, or you are not a member');
-    if (!decision.allowed)
-      throw apiError(403, decision.reason, `${action} is not allowed (${decision.reason})`);
-  }
-}
-
-/** Rule errors as API errors; outsiders cannot tell an organization they are not in from none. */
-function toHttp(error: unknown): unknown {
-  if (error instanceof AuthzRuleError) {
-    if (error.code === 'not_a_member' || error.code === 'org_not_found')
-      return apiError(404, 'org_not_found', 'there is no such organization, or you are not a member');
-    return apiError(error.status, error.code, error.message);
-  }
-  return error;
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AUTHORIZATION } from '@palisade/contracts';
+import type { AuthzCheck, AuthzDecision } from '@palisade/contracts';
 import { readBySequence } from '@palisade/persistence';
 import { SERVICE_LOGGER, ServiceRuntime } from '@palisade/runtime';
 import type { Subscription } from 'nats';
@@ -30,10 +31,10 @@ export class AuthzViewProjection implements OnModuleInit, OnApplicationShutdown 
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     await this.catchUp();
     this.logger.info(
-      { orgs: this.view.size, sequence: this.view.sequence, ms: Date.now() - started },
+      { orgs: this.view.size, sequence: this.view.sequence, ms: Math.round(performance.now() - started) },
       'authorization view loaded',
     );
     this.doorbell = this.runtime.nc.subscribe(`${AUTHORIZATION.subjects}`, { callback: () => this.kick() });
@@ -59,6 +60,21 @@ export class AuthzViewProjection implements OnModuleInit, OnApplicationShutdown 
     const outcome = await reached;
     clearTimeout(timer);
     return outcome;
+  }
+
+  /**
+   * A decision from the view that no committed event contradicts: a denial is checked again
+   * after reading what is new in the store, so a request right after the command that allowed it
+   * (an organization just created, a member just added) is not refused by a view a moment behind.
+   * The write path re-checks everything on the store anyway; this is what HTTP routes ask
+   * (authorization's PERMISSION_CHECKER).
+   */
+  async checkCommitted(request: AuthzCheck, now: number): Promise<AuthzDecision> {
+    const decision = this.view.check(request, now);
+    if (decision.allowed) return decision;
+    this.kick();
+    await this.running;
+    return this.view.check(request, now);
   }
 
   /** Reads what is new now; coalesces calls that arrive while reading. */

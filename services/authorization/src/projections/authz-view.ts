@@ -1,5 +1,6 @@
 import { AUTHORIZATION_EVENTS } from '@palisade/contracts';
 import type { AuthorizationEvent, AuthzCheck, AuthzDecision, EffectivePolicyPack } from '@palisade/contracts';
+import { authzDecisions } from '../authz.metrics';
 import { check } from '../domain/check';
 import { applyOrgEvent, OrgState } from '../domain/org.state';
 import { effectivePolicyPack } from '../domain/policy-packs';
@@ -18,6 +19,9 @@ export class AuthzView {
   private readonly approved = new Map<string, { orgId: string; elevationId: string; expiresAt: number }>();
   /** The last event sequence applied. */
   sequence = 0;
+  private readonly decisions = authzDecisions();
+  /** Decisions are interned (one frozen object per outcome and reason): one counter child each, off the hot path. */
+  private readonly counted = new WeakMap<AuthzDecision, { inc(): void }>();
 
   /** Applies the event with this producer sequence (each exactly once, in order). */
   apply(sequence: number, type: string, data: unknown): void {
@@ -41,8 +45,19 @@ export class AuthzView {
     else this.approved.delete(key);
   }
 
-  check(request: AuthzCheck, now = Date.now()): AuthzDecision {
-    return check(this.orgs.get(request.resource.orgId), request, now);
+  /** `now`: ms since the epoch (elevations are time-bound). */
+  check(request: AuthzCheck, now: number): AuthzDecision {
+    const decision = check(this.orgs.get(request.resource.orgId), request, now);
+    let child = this.counted.get(decision);
+    if (!child) {
+      child = this.decisions.labels({
+        decision: decision.allowed ? 'allow' : 'deny',
+        reason: decision.reason,
+      });
+      this.counted.set(decision, child);
+    }
+    child.inc();
+    return decision;
   }
 
   org(orgId: string): OrgState | undefined {

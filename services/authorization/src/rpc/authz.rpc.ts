@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Payload, RpcException } from '@nestjs/microservices';
 import {
   AUTHORIZATION,
@@ -8,8 +8,11 @@ import {
   orgIdSchema,
 } from '@palisade/contracts';
 import type { AuthzCheckReply, EffectivePolicyPack } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
 import { OnRequest, rpcSubject } from '@palisade/messaging';
+import { CLOCK } from '@palisade/runtime';
 import { z } from 'zod';
+import { authzRpcDuration } from '../authz.metrics';
 import { AuthzViewProjection } from '../projections/authz-view.projection';
 
 const policyPackRequest = z.object({ orgId: orgIdSchema }).strict();
@@ -17,10 +20,24 @@ const policyPackRequest = z.object({ orgId: orgIdSchema }).strict();
 /** Authorization over NATS request/reply: `rpc.authorization.check` and `.policy-pack`. */
 @Controller()
 export class AuthzRpcHandlers {
-  constructor(private readonly projection: AuthzViewProjection) {}
+  private readonly duration = authzRpcDuration();
+
+  constructor(
+    private readonly projection: AuthzViewProjection,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   @OnRequest(AUTHORIZATION, rpcSubject(AUTHORIZATION, AUTHZ_RPC.check))
   async check(@Payload() body: unknown): Promise<AuthzCheckReply> {
+    const end = this.duration.startTimer();
+    try {
+      return await this.answer(body);
+    } finally {
+      end();
+    }
+  }
+
+  private async answer(body: unknown): Promise<AuthzCheckReply> {
     const parsed = authzCheckRequestSchema.safeParse(body);
     if (!parsed.success)
       throw new RpcException({ code: 'invalid_check', message: formatIssues(parsed.error).join('; ') });
@@ -31,7 +48,7 @@ export class AuthzRpcHandlers {
         message: `decisions do not reflect event ${atLeast} yet; ask again`,
       });
     const view = this.projection.view;
-    const now = Date.now();
+    const now = this.clock.now();
     return { decisions: checks.map((c) => view.check(c, now)), sequence: view.sequence };
   }
 

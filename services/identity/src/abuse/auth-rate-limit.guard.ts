@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { apiError } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, SERVICE_CONFIG } from '@palisade/runtime';
 import type { Request } from 'express';
 import type { IdentityConfig } from '../identity.config';
-import { IDENTITY_CONFIG } from '../identity.transaction';
 
 const WINDOW_MS = 60_000;
 const MAX_TRACKED = 100_000;
@@ -16,12 +16,15 @@ const MAX_TRACKED = 100_000;
 export class AuthRateLimitGuard implements CanActivate {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
-  constructor(@Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig) {}
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
     const address = request.ip ?? request.socket.remoteAddress ?? 'unknown';
-    const now = Date.now();
+    const now = this.clock.now();
     let window = this.windows.get(address);
     if (!window || now - window.start >= WINDOW_MS) {
       if (this.windows.size >= MAX_TRACKED) this.windows.clear();

@@ -1,10 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
-import { ServiceRuntime } from '@palisade/runtime';
+import { IDENTITY_STREAMS, LOGIN_FAILURE_REASONS, SYSTEM_ORG } from '@palisade/contracts';
+import type { IdentityEvent } from '@palisade/contracts';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import { sql } from 'kysely';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
-import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+import { inTransaction } from '../identity.transaction';
+import { loginFailures } from './login.metrics';
 
 export type LoginFailureReason = (typeof LOGIN_FAILURE_REASONS)[number];
 
@@ -17,9 +20,12 @@ const MAX_LOCKOUT_MS = 24 * 3600 * 1000;
  */
 @Injectable()
 export class LoginAttempts {
+  private readonly failures = loginFailures();
+
   constructor(
     private readonly runtime: ServiceRuntime,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Until when an account is locked (undefined when it may try). */
@@ -30,7 +36,7 @@ export class LoginAttempts {
       .where('account', '=', account)
       .executeTakeFirst();
     const until = row?.locked_until ? new Date(row.locked_until) : undefined;
-    return until && until.getTime() > Date.now() ? until : undefined;
+    return until && until.getTime() > this.clock.now() ? until : undefined;
   }
 
   /** Counts a failure for `account` (when given) and records login.failed; returns the lock, if any. */
@@ -39,7 +45,7 @@ export class LoginAttempts {
     reason: LoginFailureReason,
     account?: { key: string; userId?: string },
   ): Promise<Date | undefined> {
-    return inTransaction(this.runtime, async (trx) => {
+    const locked = await inTransaction(this.runtime, async (trx) => {
       let lockedUntil: Date | undefined;
       if (account) {
         const { rows } = await sql<{ failures: number }>`
@@ -52,7 +58,7 @@ export class LoginAttempts {
             MAX_LOCKOUT_MS,
             this.config.IDENTITY_LOCKOUT_SECONDS * 1000 * 2 ** Math.min(over, 20),
           );
-          lockedUntil = new Date(Date.now() + ms);
+          lockedUntil = new Date(this.clock.now() + ms);
           await trx
             .updateTable('login_attempts')
             .set({ locked_until: lockedUntil })
@@ -60,8 +66,8 @@ export class LoginAttempts {
             .execute();
         }
       }
-      await this.runtime.store.append(trx, {
-        streamId: 'login-failures',
+      await this.runtime.store.append<IdentityEvent>(trx, {
+        streamId: IDENTITY_STREAMS.loginFailures,
         expectedVersion: 'any',
         events: [
           {
@@ -78,6 +84,8 @@ export class LoginAttempts {
       });
       return lockedUntil;
     });
+    this.failures.inc({ method, reason });
+    return locked;
   }
 
   async recordSuccess(account: string): Promise<void> {

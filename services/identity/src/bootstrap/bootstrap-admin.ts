@@ -3,13 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { ServiceRuntime } from '@palisade/runtime';
+import { SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { SERVICE_LOGGER } from '@palisade/runtime';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
-import { IDENTITY_CONFIG, inTransaction } from '../identity.transaction';
+import { inTransaction } from '../identity.transaction';
 import { BOOTSTRAP_ISSUER, UserDirectory } from '../sessions/user.directory';
 
 const scryptAsync = promisify(scrypt) as (
@@ -60,7 +60,7 @@ export class BootstrapAdmin implements OnModuleInit {
   constructor(
     private readonly runtime: ServiceRuntime,
     private readonly users: UserDirectory,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
   ) {}
 

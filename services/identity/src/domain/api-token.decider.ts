@@ -1,14 +1,11 @@
-import type { Decider } from '@palisade/persistence';
+import type { IdentityEvent } from '@palisade/contracts';
+import type { Decider } from '@palisade/domain';
 import { RuleError } from '@palisade/domain';
 
 /** An API token's life, as a decider: issued once, revoked once. */
 
-export type ApiTokenEvent =
-  | {
-      type: 'api_token.issued';
-      data: { tokenId: string; userId: string; name: string; scope: 'read' | 'write'; expiresAt: string };
-    }
-  | { type: 'api_token.revoked'; data: { tokenId: string; userId: string } };
+/** The events of an API token's stream (their shapes are identity's contract). */
+export type ApiTokenEvent = Extract<IdentityEvent, { type: 'api_token.issued' | 'api_token.revoked' }>;
 
 export type ApiTokenCommand =
   | {

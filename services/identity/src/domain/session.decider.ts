@@ -1,5 +1,6 @@
 import { REFRESH_TOKEN_TTL_SECONDS, SESSION_REVOKE_REASONS } from '@palisade/contracts';
-import type { Decider } from '@palisade/persistence';
+import type { IdentityEvent, LOGIN_METHODS } from '@palisade/contracts';
+import type { Decider } from '@palisade/domain';
 import { RuleError } from '@palisade/domain';
 
 /**
@@ -8,23 +9,14 @@ import { RuleError } from '@palisade/domain';
  * may be spent. Presenting an older one means it was copied: the whole family is revoked.
  */
 
-export type LoginMethod = 'oidc' | 'bootstrap';
+export type LoginMethod = (typeof LOGIN_METHODS)[number];
 export type RevokeReason = (typeof SESSION_REVOKE_REASONS)[number];
 
-export type SessionEvent =
-  | {
-      type: 'session.started';
-      data: { sessionId: string; userId: string; method: LoginMethod; expiresAt: string };
-    }
-  | {
-      type: 'session.refreshed';
-      data: { sessionId: string; userId: string; generation: number; expiresAt: string };
-    }
-  | {
-      type: 'refresh_token.reuse_detected';
-      data: { sessionId: string; userId: string; presentedGeneration: number; currentGeneration: number };
-    }
-  | { type: 'session.revoked'; data: { sessionId: string; userId: string; reason: RevokeReason } };
+/** The events of a session's stream (their shapes are identity's contract). */
+export type SessionEvent = Extract<
+  IdentityEvent,
+  { type: 'session.started' | 'session.refreshed' | 'refresh_token.reuse_detected' | 'session.revoked' }
+>;
 
 export type SessionCommand =
   | { type: 'start'; sessionId: string; userId: string; method: LoginMethod; now: number }

@@ -5,11 +5,11 @@ import { AccessTokenGuard, CurrentPrincipal } from '@palisade/auth';
 import type { Principal } from '@palisade/auth';
 import { API_TOKEN_SCOPES, IDENTITY, IDENTITY_RPC, ORG_TOKEN, SYSTEM_ORG } from '@palisade/contracts';
 import { OnRequest, rpcSubject } from '@palisade/messaging';
-import { apiError } from '@palisade/runtime';
+import { apiError, validate } from '@palisade/runtime';
 import { z } from 'zod';
 import { ApiTokenService } from '../sessions/api-token.service';
 import { UserDirectory } from '../sessions/user.directory';
-import { idParam, parseBody } from './parse-body';
+import { idParam } from './id-param';
 
 const issueBody = z
   .object({
@@ -53,15 +53,11 @@ export class ApiTokenController {
       },
     },
   })
-  issue(@Body() body: unknown, @CurrentPrincipal() principal: Principal) {
-    const user = userOf(principal);
-    const input = parseBody(
-      issueBody,
-      body,
-      'invalid_api_token',
-      'Send { name (1..100 characters), orgId, scope: read|write, expiresInDays: 1..365 }.',
-    );
-    return this.tokens.issue(user.userId, input);
+  issue(
+    @Body(validate(issueBody, { code: 'invalid_api_token' })) input: z.infer<typeof issueBody>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.tokens.issue(userOf(principal).userId, input);
   }
 
   @Get()
@@ -77,10 +73,11 @@ export class ApiTokenController {
   @UseGuards(AccessTokenGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Revoke an API token: every service refuses it from now on' })
-  async revoke(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+  async revoke(
+    @Param('id', validate(idParam, { code: 'invalid_api_token_id' })) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
     const user = userOf(principal);
-    if (!idParam.safeParse(id).success)
-      throw apiError(400, 'invalid_api_token_id', 'That is not an API token id.');
     const token = await this.tokens.find(id);
     const allowed = token && (token.userId === user.userId || (await this.users.isAdmin(user.userId)));
     if (!token || !allowed) throw apiError(404, 'api_token_not_found', 'There is no such API token.');

@@ -1,14 +1,12 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { apiError } from '@palisade/runtime';
+import { apiError, parseInput, SERVICE_CONFIG, validate } from '@palisade/runtime';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { AuthRateLimitGuard } from '../abuse/auth-rate-limit.guard';
 import type { IdentityConfig } from '../identity.config';
-import { IDENTITY_CONFIG } from '../identity.transaction';
 import { LOGIN_BINDING_COOKIE, LOGIN_STATE_TTL_SECONDS, OidcLoginService } from '../oidc/oidc-login.service';
 import { TokenPair } from '../sessions/session.service';
-import { parseBody } from './parse-body';
 
 const loginHint = z.string().regex(/^[\x21-\x7e]{1,200}$/);
 const cliStart = z
@@ -47,7 +45,7 @@ function cookie(request: Request, name: string): string | undefined {
 export class OidcController {
   constructor(
     private readonly logins: OidcLoginService,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
   ) {}
 
   private cookieOptions() {
@@ -73,21 +71,18 @@ export class OidcController {
     description: 'base64url SHA-256 of the CLI’s verifier',
   })
   async login(@Query() query: Record<string, unknown>, @Res() response: Response): Promise<void> {
-    const { login_hint: hint, ...rest } = query;
-    if (hint !== undefined && !loginHint.safeParse(hint).success)
-      throw apiError(400, 'invalid_login_hint', 'login_hint must be 1..200 printable characters.');
+    const { login_hint: rawHint, ...rest } = query;
+    const hint =
+      rawHint === undefined
+        ? undefined
+        : parseInput(loginHint, rawHint, { in: 'query', name: 'login_hint', code: 'invalid_login_hint' });
     let cli: { port: number; challenge: string } | undefined;
     if (Object.keys(rest).length > 0) {
-      const parsed = cliStart.safeParse(rest);
-      if (!parsed.success)
-        throw apiError(
-          400,
-          'invalid_cli_login',
-          'Send cli_port (1024..65535) and cli_challenge (43 base64url characters) together.',
-        );
-      cli = { port: parsed.data.cli_port, challenge: parsed.data.cli_challenge };
+      // cli_port and cli_challenge come together.
+      const parsed = parseInput(cliStart, rest, { in: 'query', code: 'invalid_cli_login' });
+      cli = { port: parsed.cli_port, challenge: parsed.cli_challenge };
     }
-    const started = await this.logins.start(hint as string | undefined, cli);
+    const started = await this.logins.start(hint, cli);
     response.cookie(LOGIN_BINDING_COOKIE, started.binding, {
       ...this.cookieOptions(),
       maxAge: LOGIN_STATE_TTL_SECONDS * 1000,
@@ -122,13 +117,9 @@ export class OidcController {
   @ApiOperation({
     summary: 'palisade login --oidc: exchange the one-time code and the CLI’s verifier for tokens',
   })
-  handoff(@Body() body: unknown): Promise<TokenPair> {
-    const { code, verifier } = parseBody(
-      handoffBody,
-      body,
-      'invalid_handoff',
-      'Send { code, verifier } as JSON.',
-    );
+  handoff(
+    @Body(validate(handoffBody, { code: 'invalid_handoff' })) { code, verifier }: z.infer<typeof handoffBody>,
+  ): Promise<TokenPair> {
     return this.logins.exchangeHandoff(code, verifier);
   }
 }

@@ -1,15 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccessTokenGuard, actorOf, CurrentPrincipal } from '@palisade/auth';
 import type { Principal } from '@palisade/auth';
-import { apiError } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, validate } from '@palisade/runtime';
 import { z } from 'zod';
 import { AuthRateLimitGuard } from '../abuse/auth-rate-limit.guard';
 import { LoginAttempts } from '../abuse/login-attempts';
 import { BootstrapAdmin } from '../bootstrap/bootstrap-admin';
 import { SessionService, TokenPair } from '../sessions/session.service';
 import { UserDirectory } from '../sessions/user.directory';
-import { idParam, parseBody } from './parse-body';
+import { idParam } from './id-param';
 
 const bootstrapLoginBody = z
   .object({
@@ -28,6 +29,7 @@ export class SessionController {
     private readonly bootstrap: BootstrapAdmin,
     private readonly attempts: LoginAttempts,
     private readonly users: UserDirectory,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post('auth/bootstrap/login')
@@ -37,20 +39,17 @@ export class SessionController {
   @ApiBody({
     schema: { type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' } } },
   })
-  async bootstrapLogin(@Body() body: unknown): Promise<TokenPair> {
-    const { username, password } = parseBody(
-      bootstrapLoginBody,
-      body,
-      'invalid_login',
-      'Send { username, password } as JSON.',
-    );
+  async bootstrapLogin(
+    @Body(validate(bootstrapLoginBody, { code: 'invalid_login' }))
+    { username, password }: z.infer<typeof bootstrapLoginBody>,
+  ): Promise<TokenPair> {
     const account = `bootstrap:${username}`;
     const locked = await this.attempts.lockedUntil(account);
-    if (locked) throw lockedOut(locked);
+    if (locked) throw this.lockedOut(locked);
     const user = await this.bootstrap.check(username, password);
     if (!user) {
       const until = await this.attempts.recordFailure('bootstrap', 'bad_credentials', { key: account });
-      if (until) throw lockedOut(until);
+      if (until) throw this.lockedOut(until);
       throw apiError(401, 'invalid_credentials', 'The user name or password is wrong.');
     }
     await this.attempts.recordSuccess(account);
@@ -62,13 +61,9 @@ export class SessionController {
   @UseGuards(AuthRateLimitGuard)
   @ApiOperation({ summary: 'Spend a refresh token for a new access token and the next refresh token' })
   @ApiBody({ schema: { type: 'object', properties: { refreshToken: { type: 'string' } } } })
-  refresh(@Body() body: unknown): Promise<TokenPair> {
-    const { refreshToken } = parseBody(
-      refreshBody,
-      body,
-      'invalid_refresh',
-      'Send { refreshToken } as JSON.',
-    );
+  refresh(
+    @Body(validate(refreshBody, { code: 'invalid_refresh' })) { refreshToken }: z.infer<typeof refreshBody>,
+  ): Promise<TokenPair> {
     return this.sessions.refresh(refreshToken);
   }
 
@@ -97,11 +92,9 @@ export class SessionController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Revoke a session: your own, or anyone’s as the admin' })
   async revoke(
-    @Param('sessionId') sessionId: string,
+    @Param('sessionId', validate(idParam, { code: 'invalid_session_id' })) sessionId: string,
     @CurrentPrincipal() principal: Principal,
   ): Promise<void> {
-    if (!idParam.safeParse(sessionId).success)
-      throw apiError(400, 'invalid_session_id', 'That is not a session id.');
     if (principal.kind !== 'user')
       throw apiError(403, 'forbidden', 'Only a signed-in person can revoke sessions.');
     const owner = await this.sessions.ownerOf(sessionId);
@@ -114,13 +107,13 @@ export class SessionController {
       actorOf(principal),
     );
   }
-}
 
-function lockedOut(until: Date) {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
-  return apiError(
-    429,
-    'account_locked',
-    `Too many failed sign-ins: this account is locked for ${seconds} s.`,
-  );
+  private lockedOut(until: Date) {
+    const seconds = Math.max(1, Math.ceil((until.getTime() - this.clock.now()) / 1000));
+    return apiError(
+      429,
+      'account_locked',
+      `Too many failed sign-ins: this account is locked for ${seconds} s.`,
+    );
+  }
 }

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { apiError, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, SERVICE_CONFIG, ServiceRuntime } from '@palisade/runtime';
 import * as oidc from 'openid-client';
 import { LoginAttempts } from '../abuse/login-attempts';
 import type { IdentityConfig } from '../identity.config';
 import { IdentityDatabase } from '../identity.database';
-import { IDENTITY_CONFIG } from '../identity.transaction';
 import { SessionService, TokenPair } from '../sessions/session.service';
 import { UserDirectory } from '../sessions/user.directory';
 
@@ -49,7 +49,8 @@ export class OidcLoginService {
     private readonly sessions: SessionService,
     private readonly users: UserDirectory,
     private readonly attempts: LoginAttempts,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -115,7 +116,7 @@ export class OidcLoginService {
         nonce,
         code_verifier: codeVerifier,
         binding_hash: sha256(binding),
-        expires_at: new Date(Date.now() + LOGIN_STATE_TTL_SECONDS * 1000),
+        expires_at: new Date(this.clock.now() + LOGIN_STATE_TTL_SECONDS * 1000),
         consumed_at: null,
         cli_port: cli?.port ?? null,
         cli_challenge: cli?.challenge ?? null,
@@ -142,7 +143,7 @@ export class OidcLoginService {
       throw apiError(400, 'login_state_missing', 'The callback has no state; start the sign-in again.');
     const consumed = await this.db
       .updateTable('login_states')
-      .set({ consumed_at: new Date() })
+      .set({ consumed_at: new Date(this.clock.now()) })
       .where('state_hash', '=', sha256(state))
       .where('consumed_at', 'is', null)
       .returning(['nonce', 'code_verifier', 'binding_hash', 'expires_at', 'cli_port', 'cli_challenge'])
@@ -162,7 +163,7 @@ export class OidcLoginService {
             'This sign-in was not started here or has been cleaned up; start again.',
           );
     }
-    if (new Date(consumed.expires_at).getTime() <= Date.now()) {
+    if (new Date(consumed.expires_at).getTime() <= this.clock.now()) {
       await this.attempts.recordFailure('oidc', 'state_expired');
       throw apiError(400, 'login_state_expired', 'The sign-in took too long; start again.');
     }
@@ -227,7 +228,7 @@ export class OidcLoginService {
           code_hash: sha256(code),
           user_id: userId,
           cli_challenge: consumed.cli_challenge,
-          expires_at: new Date(Date.now() + HANDOFF_TTL_SECONDS * 1000),
+          expires_at: new Date(this.clock.now() + HANDOFF_TTL_SECONDS * 1000),
           consumed_at: null,
         })
         .execute();
@@ -240,10 +241,10 @@ export class OidcLoginService {
   async exchangeHandoff(code: string, verifier: string): Promise<TokenPair> {
     const consumed = await this.db
       .updateTable('login_handoffs')
-      .set({ consumed_at: new Date() })
+      .set({ consumed_at: new Date(this.clock.now()) })
       .where('code_hash', '=', sha256(code))
       .where('consumed_at', 'is', null)
-      .where('expires_at', '>', new Date())
+      .where('expires_at', '>', new Date(this.clock.now()))
       .returning(['user_id', 'cli_challenge'])
       .executeTakeFirst();
     const challenge = createHash('sha256').update(verifier).digest('base64url');

@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_TOKEN_REVOCATIONS, API_TOKEN_PREFIX, RevocationList, tokenHash } from '@palisade/auth';
 import type { ApiTokenPrincipal } from '@palisade/auth';
+import { IDENTITY_STREAMS } from '@palisade/contracts';
 import { executeCommand } from '@palisade/persistence';
-import { ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, ServiceRuntime } from '@palisade/runtime';
 import { ApiTokenCommand, apiTokenDecider } from '../domain/api-token.decider';
 import { IdentityDatabase } from '../identity.database';
 import { opaqueToken, randomId } from '../tokens/token.issuer';
@@ -23,6 +25,7 @@ export class ApiTokenService {
   constructor(
     private readonly runtime: ServiceRuntime,
     @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly revocations: RevocationList,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -35,7 +38,7 @@ export class ApiTokenService {
   ): Promise<ApiTokenView & { token: string }> {
     const tokenId = randomId();
     const token = opaqueToken(API_TOKEN_PREFIX);
-    const expiresAt = new Date(Date.now() + input.expiresInDays * 86_400_000).toISOString();
+    const expiresAt = new Date(this.clock.now() + input.expiresInDays * 86_400_000).toISOString();
     const { events } = await this.execute(
       tokenId,
       input.orgId,
@@ -60,7 +63,7 @@ export class ApiTokenService {
             scope: input.scope,
             expires_at: expiresAt,
             revoked_at: null,
-            created_at: new Date(),
+            created_at: new Date(this.clock.now()),
           })
           .execute();
       },
@@ -111,7 +114,7 @@ export class ApiTokenService {
     await this.execute(tokenId, orgId, `user:${userId}`, { type: 'revoke', userId }, async (trx) => {
       await trx
         .updateTable('api_tokens')
-        .set({ revoked_at: new Date() })
+        .set({ revoked_at: new Date(this.clock.now()) })
         .where('token_id', '=', tokenId)
         .execute();
     });
@@ -119,7 +122,7 @@ export class ApiTokenService {
 
   /** The principal of a valid token, by its hash (see resolveApiToken). */
   resolve(hash: string): Promise<ApiTokenPrincipal | undefined> {
-    return resolveApiToken(this.db, hash);
+    return resolveApiToken(this.db, hash, this.clock.now());
   }
 
   private execute(
@@ -130,7 +133,7 @@ export class ApiTokenService {
     project: (trx: IdentityDatabase) => Promise<void>,
   ) {
     return executeCommand(this.runtime.db, this.runtime.store, {
-      streamId: `api-token/${tokenId}`,
+      streamId: IDENTITY_STREAMS.apiToken(tokenId),
       decider: apiTokenDecider,
       command,
       metadata: { orgId, actor },
@@ -145,6 +148,7 @@ export class ApiTokenService {
 export async function resolveApiToken(
   db: IdentityDatabase,
   hash: string,
+  now: number,
 ): Promise<ApiTokenPrincipal | undefined> {
   if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
   const row = await db
@@ -152,7 +156,7 @@ export async function resolveApiToken(
     .select(['token_id', 'user_id', 'org_id', 'scope', 'expires_at'])
     .where('token_hash', '=', hash)
     .where('revoked_at', 'is', null)
-    .where('expires_at', '>', new Date())
+    .where('expires_at', '>', new Date(now))
     .executeTakeFirst();
   if (!row) return undefined;
   return {

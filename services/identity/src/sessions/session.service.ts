@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ACCESS_TOKEN_REVOCATIONS, RevocationList, tokenHash } from '@palisade/auth';
-import { SYSTEM_ORG } from '@palisade/contracts';
+import { IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
 import { executeCommand, StoredEvent } from '@palisade/persistence';
-import { apiError, ServiceRuntime } from '@palisade/runtime';
+import type { Clock } from '@palisade/domain';
+import { apiError, CLOCK, ServiceRuntime } from '@palisade/runtime';
 import {
   LoginMethod,
   RevokeReason,
@@ -32,6 +33,7 @@ export class SessionService {
     private readonly runtime: ServiceRuntime,
     private readonly tokens: TokenIssuer,
     @Inject(ACCESS_TOKEN_REVOCATIONS) private readonly revocations: RevocationList,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private get db(): IdentityDatabase {
@@ -44,7 +46,7 @@ export class SessionService {
     await this.execute(
       sessionId,
       `user:${userId}`,
-      { type: 'start', sessionId, userId, method, now: Date.now() },
+      { type: 'start', sessionId, userId, method, now: this.clock.now() },
       refreshToken,
     );
     return this.pair(userId, sessionId, refreshToken);
@@ -67,7 +69,7 @@ export class SessionService {
     const { events, state } = await this.execute(
       row.session_id,
       'system',
-      { type: 'refresh', presentedGeneration: row.generation, now: Date.now() },
+      { type: 'refresh', presentedGeneration: row.generation, now: this.clock.now() },
       next,
     );
     if (events.some((stored) => stored.event.type === 'refresh_token.reuse_detected')) {
@@ -116,7 +118,7 @@ export class SessionService {
    */
   private async execute(sessionId: string, actor: string, command: SessionCommand, newRefreshToken?: string) {
     const result = await executeCommand(this.runtime.db, this.runtime.store, {
-      streamId: `session/${sessionId}`,
+      streamId: IDENTITY_STREAMS.session(sessionId),
       decider: sessionDecider,
       command,
       metadata: { orgId: SYSTEM_ORG, actor },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { SYSTEM_ORG } from '@palisade/contracts';
+import { IDENTITY_STREAMS, SYSTEM_ORG } from '@palisade/contracts';
+import type { IdentityEvent } from '@palisade/contracts';
 import { ServiceRuntime } from '@palisade/runtime';
 import { IdentityDatabase } from '../identity.database';
 import { inTransaction } from '../identity.transaction';
@@ -50,8 +51,8 @@ export class UserDirectory {
           .executeTakeFirstOrThrow();
         return { userId: existing.user_id, created: false };
       }
-      await this.runtime.store.append(trx, {
-        streamId: `user/${userId}`,
+      await this.runtime.store.append<IdentityEvent>(trx, {
+        streamId: IDENTITY_STREAMS.user(userId),
         expectedVersion: 0,
         events: [
           {

@@ -4,8 +4,9 @@ import { ACCESS_TOKEN_TYPE } from '@palisade/auth';
 import { ACCESS_TOKEN_ALGORITHM, DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_ISSUER } from '@palisade/contracts';
 import { SignJWT } from 'jose';
 import type { IdentityConfig } from '../identity.config';
-import { IDENTITY_CONFIG } from '../identity.transaction';
 import { SigningKeyRing } from '../keys/signing-key.ring';
+import type { Clock } from '@palisade/domain';
+import { CLOCK, SERVICE_CONFIG } from '@palisade/runtime';
 
 /** A random id for sessions, users and tokens: 128 bits, base64url. */
 export function randomId(): string {
@@ -27,12 +28,13 @@ export interface AccessToken {
 export class TokenIssuer {
   constructor(
     private readonly keys: SigningKeyRing,
-    @Inject(IDENTITY_CONFIG) private readonly config: IdentityConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: IdentityConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async accessToken(userId: string, sessionId: string): Promise<AccessToken> {
     const { kid, key } = await this.keys.current();
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now() / 1000);
     const ttl = this.config.IDENTITY_ACCESS_TOKEN_TTL_SECONDS;
     const token = await new SignJWT({ sid: sessionId })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
