@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { auditCommand } from './commands/audit-verify.command';
 import { devCommand } from './commands/dev.command';
+import { hostCommand } from './commands/host.command';
 import { loginCommand } from './commands/login.command';
 import { migrateCommand } from './commands/migrate.command';
 import { logoutCommand } from './commands/logout.command';
@@ -12,14 +13,17 @@ import { targetNames, UsageError } from './targets';
 const HELP = `palisade: the security control plane for organization-isolated development workspaces
 
 Usage:
-  palisade dev [--data-dir DIR] [--port N]     everything in one process: a local nats-server,
-                                               an embedded Postgres and all seven services
+  palisade dev [--data-dir DIR] [--port N] [--no-engine]
+                                               everything in one process: a local nats-server,
+                                               an embedded Postgres, all seven services and a
+                                               Docker engine as the one host (--no-engine: none)
   palisade serve --target a,b [--port N]       the named services against NATS_URL and DATABASE_URL
   palisade migrate [--target a,b]              create the roles (with DATABASE_ADMIN_URL) and migrate
                                                each schema as MIGRATION_DATABASE_URL's role
   palisade serve --list-targets                the services serve can run
   palisade audit verify|export ...             verify the audit log (or an export) with the public key
   palisade secret set|list|delete|rotate-key   secrets of a workspace (values from stdin, never argv)
+  palisade host add|list|show|drain|release|remove ...   the hosts that run workspaces
   palisade login --url URL --oidc [--login-hint H]  sign in through the browser (OIDC)
   palisade login --url URL --bootstrap-file F  sign in with the bootstrap admin credential file
   palisade login --url URL --api-token-file F  use an API token (read from a file)
@@ -36,10 +40,18 @@ async function main(argv: string[]): Promise<number> {
     case 'dev': {
       const { values } = parseArgs({
         args: rest,
-        options: { 'data-dir': { type: 'string' }, port: { type: 'string' } },
+        options: {
+          'data-dir': { type: 'string' },
+          port: { type: 'string' },
+          'no-engine': { type: 'boolean' },
+        },
         strict: true,
       });
-      return devCommand({ dataDir: values['data-dir'], port: parsePort(values.port) });
+      return devCommand({
+        dataDir: values['data-dir'],
+        port: parsePort(values.port),
+        engine: !values['no-engine'],
+      });
     }
     case 'serve': {
       const { values } = parseArgs({
@@ -67,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'secret':
       return secretCommand(rest);
+    case 'host':
+      return hostCommand(rest);
     case 'login': {
       const { values } = parseArgs({
         args: rest,

@@ -188,7 +188,11 @@ describe('the palisade command', () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'palisade-dev-'));
     fs.chmodSync(cwd, 0o755);
     try {
-      const first = palisade(['dev', '--port', '0'], { cwd });
+      // No engine answers here: dev starts one of its own (placement's local provider).
+      const first = palisade(['dev', '--port', '0'], {
+        cwd,
+        env: { DOCKER_HOST: `unix://${path.join(cwd, 'no-engine.sock')}` },
+      });
       const url = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(first.stdout())?.[1], {
         description: 'dev to start',
         timeoutMs: 60_000,
@@ -205,6 +209,10 @@ describe('the palisade command', () => {
         fs.readFileSync(path.join(home, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0],
       );
       const secrets = fs.readFileSync(path.join(home, 'secrets.json'), 'utf8');
+      expect(first.stdout()).toMatch(/engine {5}a Docker engine of its own/);
+      const [engineDir] = fs.readdirSync(path.join(home, 'engines'));
+      const dockerdPid = Number(fs.readFileSync(path.join(home, 'engines', engineDir, 'docker.pid'), 'utf8'));
+      expect(isAlive(dockerdPid)).toBe(true);
       expect(fs.statSync(path.join(home, 'secrets.json')).mode & 0o777).toBe(0o600);
 
       first.signal('SIGINT');
@@ -212,15 +220,17 @@ describe('the palisade command', () => {
       expect(first.stdout()).toContain('Stopping');
       expect(isAlive(natsPid)).toBe(false);
       expect(isAlive(postgresPid)).toBe(false);
+      expect(isAlive(dockerdPid)).toBe(false);
       expect(first.stderr()).not.toMatch(/"level":"(warn|error)"/);
 
-      const second = palisade(['dev', '--port', '0'], { cwd });
+      const second = palisade(['dev', '--port', '0', '--no-engine'], { cwd });
       const url2 = await waitFor(() => /API\s+(http:\/\/[\d.:]+)\/v1/.exec(second.stdout())?.[1], {
         description: 'dev to start again',
         timeoutMs: 60_000,
       });
       expect((await fetch(`${url2}/readyz`)).status).toBe(200);
       expect(fs.readFileSync(path.join(home, 'secrets.json'), 'utf8')).toBe(secrets);
+      expect(second.stdout()).toContain('engine     none (--no-engine)');
       second.signal('SIGINT');
       expect(await second.code).toBe(0);
     } finally {

@@ -8,6 +8,7 @@ import { DEFAULT_MIGRATION_ROLE } from '@palisade/persistence';
 import { natsAuthorizationConfig, servicePermissions } from '@palisade/messaging';
 import { runUntilSignal } from '@palisade/runtime';
 import { ALL_TARGETS } from '../targets';
+import { chooseDevEngine, DevEngine } from './dev-engine';
 import { devLogins, DevLogins, prepareDevDatabase } from './dev-database';
 
 interface DevSecrets {
@@ -25,11 +26,17 @@ const DEFAULT_HTTP_PORT = 8080;
  * an embedded Postgres and all seven services in this process; data under one folder, reused
  * by the next start. Nothing starts until every prerequisite is there.
  */
-export async function devCommand(options: { dataDir?: string; port?: number }): Promise<number> {
+export async function devCommand(options: {
+  dataDir?: string;
+  port?: number;
+  engine?: boolean;
+}): Promise<number> {
   const home = path.resolve(options.dataDir ?? '.palisade');
   let natsServer: InstalledTool;
+  let engine: DevEngine;
   try {
     natsServer = ensureGoTool(NATS_SERVER_TOOL);
+    engine = await chooseDevEngine(home, options.engine ?? true);
   } catch (error) {
     if (error instanceof MissingDependencyError) {
       process.stderr.write(`palisade dev cannot start.\n${error.message}\n`);
@@ -83,6 +90,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
     const env: Record<string, string | undefined> = {
       ...process.env,
       PALISADE_MODE: process.env.PALISADE_MODE ?? 'dev',
+      ...engine.env,
       DATABASE_URL: undefined,
       ...database.env,
       NATS_URL: nats.url,
@@ -110,6 +118,7 @@ export async function devCommand(options: { dataDir?: string; port?: number }): 
         `  traffic    loopback only, without TLS (dev); Postgres: one login per service, migrated as ${DEFAULT_MIGRATION_ROLE}`,
         `  data       ${home}  (kept; the next start reuses it)`,
         `  ${natsServer.describe()}`,
+        `  engine     ${engine.line}`,
         `  first admin: palisade login --url ${url} --bootstrap-file ${env.IDENTITY_BOOTSTRAP_FILE}`,
         `Press Ctrl-C to stop.`,
       ].join('\n'),

@@ -22,6 +22,8 @@ export const AUTHZ_ACTIONS = [
   'policy.change',
   'audit.read',
   'usage.read',
+  /** Register, drain, release and remove hosts: checked on the reserved `system` organization. */
+  'host.manage',
 ] as const;
 export type AuthzAction = (typeof AUTHZ_ACTIONS)[number];
 

@@ -1,3 +1,4 @@
 export * from './placement.constants';
+export * from './placement.hosts';
 export * from './placement.events';
 export * from './placement.rpc';

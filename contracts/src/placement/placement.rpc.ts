@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { orgIdSchema, workspaceIdSchema } from '../authorization';
 import { runtimeIdSchema } from '../runtime-scheduler/runtime-scheduler.events';
-import { hostIdSchema } from './placement.events';
+import { hostIdSchema, PLACEMENT_FAILURE_REASONS } from './placement.events';
+import { hostLabelsSchema } from './placement.hosts';
+
+export { hostLabelsSchema };
 
 /** Request/reply names served by placement: `rpc.placement.<name>`. */
 export const PLACEMENT_RPC = {
@@ -10,12 +13,6 @@ export const PLACEMENT_RPC = {
   /** body: { runtimeId } → { released: boolean } (the runtime's containers are gone). */
   unplace: 'unplace',
 } as const;
-
-/** A label constraint: every key must match the host's label exactly. */
-export const hostLabelsSchema = z.record(
-  z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,62}$/),
-  z.string().regex(/^[A-Za-z0-9._-]{0,63}$/),
-);
 
 export const placeRequestSchema = z
   .object({
@@ -41,7 +38,7 @@ export const placeReplySchema = z.discriminatedUnion('placed', [
   z
     .object({
       placed: z.literal(false),
-      /** A stable code: no_capacity, no_matching_host, provider_failed, unknown_organization, ... */
+      /** A stable code: one of PLACEMENT_FAILURE_REASONS, or invalid_request for a malformed request. */
       reason: z.string().min(1).max(64),
       message: z.string().max(500),
       retryAfterMs: z.int().min(0).optional(),
@@ -49,3 +46,13 @@ export const placeReplySchema = z.discriminatedUnion('placed', [
     .strict(),
 ]);
 export type PlaceReply = z.infer<typeof placeReplySchema>;
+
+/** Every reason a PlaceReply may carry: the placement failures and a malformed request. */
+export const PLACE_REPLY_REASONS = [...PLACEMENT_FAILURE_REASONS, 'invalid_request'] as const;
+
+export const unplaceRequestSchema = z.object({ runtimeId: runtimeIdSchema }).strict();
+export type UnplaceRequest = z.infer<typeof unplaceRequestSchema>;
+
+/** `released: false` when the runtime held no place (already given back, evicted, or never placed). */
+export const unplaceReplySchema = z.object({ released: z.boolean() }).strict();
+export type UnplaceReply = z.infer<typeof unplaceReplySchema>;

@@ -10,3 +10,4 @@ export * from './go-tools';
 export * from './test-clock';
 export * from './decider';
 export * from './docker';
+export * from './http';

@@ -340,6 +340,8 @@ describe('the policy table', () => {
     ['audit.read', 'rex', undefined, true, 'role:reviewer'],
     ['audit.read', 'mia', undefined, false, 'insufficient_role'],
     ['usage.read', 'rex', undefined, true, 'role:reviewer'],
+    ['host.manage', 'ada', undefined, true, 'role:admin'],
+    ['host.manage', 'mia', undefined, false, 'insufficient_role'],
     ['workspace.root_shell', 'olga', 'ws-a', false, 'no_active_elevation'],
     ['workspace.delete_everything', 'olga', undefined, false, 'unknown_action'],
     ['__proto__', 'olga', undefined, false, 'unknown_action'],

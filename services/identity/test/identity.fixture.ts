@@ -16,7 +16,7 @@ import {
   serviceRuntimeOptions,
   startPalisade,
 } from '@palisade/runtime';
-import { testDatabase } from '@palisade/testing';
+import { apiRequest, testDatabase } from '@palisade/testing';
 import type { ServiceLogins } from '@palisade/runtime';
 import { identityService } from '../src';
 
@@ -114,22 +114,8 @@ export async function startIdentityHarness(extraEnv: Record<string, string> = {}
 
 /** Small HTTP helpers for the identity API. */
 export function client(base: string) {
-  const request = async (method: string, url: string, options: { body?: unknown; token?: string } = {}) => {
-    const response = await fetch(`${base}${url}`, {
-      method,
-      headers: {
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await response.text();
-    return {
-      status: response.status,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
-      headers: response.headers,
-    };
-  };
+  const request = (method: string, url: string, options: { body?: unknown; token?: string } = {}) =>
+    apiRequest(base, method, url, options);
   return {
     get: (url: string, token?: string) => request('GET', url, { token }),
     post: (url: string, body?: unknown, token?: string) => request('POST', url, { body, token }),

@@ -39,6 +39,8 @@ export const POLICY_TABLE: Readonly<Record<AuthzAction, PolicyRule>> = Object.fr
   'policy.change': { roles: ADMINS, grants: [], workspace: false, write: true },
   'audit.read': { roles: ['owner', 'admin', 'reviewer'], grants: [], workspace: false, write: false },
   'usage.read': { roles: ['owner', 'admin', 'reviewer'], grants: [], workspace: false, write: false },
+  // Hosts belong to the platform: asked on { orgId: SYSTEM_ORG }, whose owners and admins operate it.
+  'host.manage': { roles: ADMINS, grants: [], workspace: false, write: true },
 } satisfies Record<AuthzAction, PolicyRule>);
 
 /** A rule with its role and grant sets as bit masks: what `check` evaluates. */
