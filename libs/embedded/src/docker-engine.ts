@@ -103,6 +103,7 @@ export async function startDockerEngine(options: DockerEngineOptions): Promise<D
     // dockerd stops its containerd on a clean exit; after SIGKILL it is still there.
     for (const pid of containerd) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await pollUntil(() => containerd.every((pid) => !isAlive(pid)), 10_000, 'containerd to exit');
+    reapShims(dir);
     unmountUnder(dir);
   };
   return {
@@ -125,6 +126,45 @@ export function ping(socketPath: string, timeoutMs = 1_000): Promise<boolean> {
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(false));
   });
+}
+
+/**
+ * Ends the container shims of a stopped engine and the containers under them. A shim outlives
+ * its engine by design, so after a SIGKILL the containers would go on running with nobody
+ * owning them.
+ */
+export function reapShims(dir: string): void {
+  const address = `${path.resolve(dir)}/run/containerd/`;
+  const processes = fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+        return { pid: Number(name), parent, cmdline };
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((p): p is { pid: number; parent: number; cmdline: string } => p !== undefined);
+  const doomed = new Set(processes.filter((p) => p.cmdline.includes(address)).map((p) => p.pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of processes)
+      if (!doomed.has(p.pid) && doomed.has(p.parent)) {
+        doomed.add(p.pid);
+        grew = true;
+      }
+  }
+  for (const pid of doomed) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /**

@@ -1,7 +1,24 @@
 import { ping } from '@palisade/embedded';
 import { startTestEngine, TEST_APP_COMMAND, TEST_APP_IMAGE, TestEngine } from '../src/docker';
 import { waitFor } from '../src/wait-for';
+import fs from 'node:fs';
 import type Docker from 'dockerode';
+
+/** Command lines of live processes that name a folder (an engine's daemons and shims). */
+function processesMentioning(dir: string): string[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        const cmdline = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8');
+        const state = fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]?.[0];
+        return cmdline.includes(dir) && state !== 'Z' ? [cmdline.replace(/\0/g, ' ')] : [];
+      } catch {
+        return [];
+      }
+    });
+}
 
 /** Runs a command in a running container and returns what it printed. */
 async function exec(container: Docker.Container, cmd: string[]): Promise<string> {
@@ -75,10 +92,18 @@ describe('test Docker engines', () => {
     }
   });
 
-  it('a killed engine stops answering, and its containerd goes with it', async () => {
-    const second = await startTestEngine({ image: false });
+  it('a killed engine stops answering, and leaves no process behind (containerd, shims, containers)', async () => {
+    const second = await startTestEngine();
+    const container = await second.docker.createContainer({
+      Image: TEST_APP_IMAGE,
+      Cmd: TEST_APP_COMMAND,
+      User: '1001:1001',
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await container.start();
     expect(await ping(second.socketPath)).toBe(true);
     await second.kill();
     expect(await ping(second.socketPath)).toBe(false);
+    expect(processesMentioning(second.dir)).toEqual([]);
   }, 60_000);
 });
