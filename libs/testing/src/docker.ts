@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readTestState, STATE_ENV } from './test-state';
 import { ensureCommand } from '@palisade/config';
-import { DockerEngineHandle, startDockerEngine } from '@palisade/embedded';
+import { DockerEngineHandle, reapShims, startDockerEngine, unmountUnder } from '@palisade/embedded';
 import Docker from 'dockerode';
 
 /** The image every runtime test runs: busybox plus the webapp of libs/testing/webapp. */
@@ -46,11 +47,14 @@ export async function startTestEngine(options: { image?: boolean } = {}): Promis
   });
   // Short: containerd's socket paths live under it.
   const dir = fs.mkdtempSync(path.join('/tmp', 'pe-'));
+  const registry = engineRegistry();
+  if (registry) fs.writeFileSync(path.join(registry, path.basename(dir)), dir);
   const engine = await startDockerEngine({ dir, binary });
   const docker = new Docker({ socketPath: engine.socketPath });
   const stop = async (how: 'stop' | 'kill') => {
     await engine[how]();
     fs.rmSync(dir, { recursive: true, force: true });
+    if (registry) fs.rmSync(path.join(registry, path.basename(dir)), { force: true });
   };
   const handle: TestEngine = { ...engine, docker, stop: () => stop('stop'), kill: () => stop('kill') };
   try {
@@ -163,4 +167,41 @@ function hasInterpreter(file: string): boolean {
   const phnum = elf.readUInt16LE(0x38);
   for (let i = 0; i < phnum; i++) if (elf.readUInt32LE(phoff + i * phentsize) === 3) return true;
   return false;
+}
+
+/** Where this jest run lists the engines its tests started (undefined outside jest's global setup). */
+function engineRegistry(): string | undefined {
+  if (!process.env[STATE_ENV]) return undefined;
+  const registry = path.join(readTestState().tempDir, 'engines');
+  fs.mkdirSync(registry, { recursive: true });
+  return registry;
+}
+
+/**
+ * Ends every engine a test of this run started and did not stop (a worker that crashed or timed
+ * out): the global teardown calls it, so no dockerd, shim or container outlives the run.
+ */
+export function stopLeftoverEngines(): void {
+  const registry = engineRegistry();
+  if (!registry) return;
+  for (const name of fs.readdirSync(registry)) {
+    const dir = fs.readFileSync(path.join(registry, name), 'utf8');
+    const pidFile = path.join(dir, 'docker.pid');
+    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : 0;
+    if (pid > 0) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone already */
+        }
+      }
+    }
+    spawnSync('pkill', ['-KILL', '-f', `${dir}/run/containerd/containerd.toml`]);
+    reapShims(dir);
+    unmountUnder(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import { isAlive } from '@palisade/embedded';
+import { stopLeftoverEngines } from './docker';
 import { servers } from './global-setup';
 import { readTestState } from './test-state';
 
-/** Stops the run's servers (by handle, then by PID as a fallback) and removes their folder. */
+/** Stops the run's servers (by handle, then by PID as a fallback), engines tests left behind, and removes their folder. */
 export default async function globalTeardown(): Promise<void> {
+  if (process.env.PALISADE_TEST_STATE) stopLeftoverEngines();
   await servers.nats?.stop().catch(() => undefined);
   await servers.postgres?.stop().catch(() => undefined);
   const state = process.env.PALISADE_TEST_STATE ? readTestState() : undefined;
